@@ -1,0 +1,5 @@
+export * from './video-stream';
+export * from './face-collection';
+export * from './stream-processor';
+export * from './camera';
+export * from './face-stream-pipeline';

@@ -1,0 +1,127 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+
+/** The handler bundle built by `npm run bundle` (scripts/bundle.mjs) and shipped in the package. */
+export const STREAM_PROCESSOR_ASSET = path.join(__dirname, '..', '..', 'assets', 'stream-processor');
+
+/** How long isComplete may wait for a processor before failing with the state it is stuck in. */
+export const WAIT_TIMEOUT = Duration.minutes(25);
+
+const PROVIDER_ID = 'cdk-face-stream-pipeline.StreamProcessorProvider';
+
+/**
+ * One custom resource provider per stack for every StreamProcessor in it (found by a fixed id in
+ * the construct tree, never module state). Its permissions live in one policy that each processor
+ * resource depends on, so they outlive the processors while a stack is deleted.
+ */
+export class StreamProcessorProvider extends Construct {
+  public static getOrCreate(scope: Construct): StreamProcessorProvider {
+    const stack = Stack.of(scope);
+    return (stack.node.tryFindChild(PROVIDER_ID) as StreamProcessorProvider | undefined) ?? new StreamProcessorProvider(stack, PROVIDER_ID);
+  }
+
+  public readonly serviceToken: string;
+  /** The permissions the handler needs on the processors; every processor depends on it. */
+  public readonly policy: iam.Policy;
+  public readonly handlerRole: iam.Role;
+
+  private readonly processorStatement: iam.PolicyStatement;
+  private readonly collectionStatement: iam.PolicyStatement;
+  private readonly passRoleStatement: iam.PolicyStatement;
+  private readonly registered = new Set<string>();
+
+  private constructor(scope: Construct, id: string) {
+    super(scope, id);
+
+    const logGroup = new logs.LogGroup(this, 'HandlerLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.handlerRole = new iam.Role(this, 'HandlerRole', {
+      description: 'Runs the face-stream-pipeline stream processor custom resource handler',
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    // Logs go to the one log group above, not to any log group (no AWSLambdaBasicExecutionRole).
+    logGroup.grantWrite(this.handlerRole);
+
+    const code = lambda.Code.fromAsset(STREAM_PROCESSOR_ASSET);
+    const common = {
+      code,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      role: this.handlerRole,
+      memorySize: 256,
+      timeout: Duration.minutes(2),
+      logGroup,
+      environment: { LOG_LEVEL: 'INFO' },
+    };
+    const onEvent = new lambda.Function(this, 'OnEvent', {
+      ...common,
+      handler: 'index.onEvent',
+      description: 'face-stream-pipeline: creates, starts, updates, stops and deletes Rekognition stream processors',
+    });
+    const isComplete = new lambda.Function(this, 'IsComplete', {
+      ...common,
+      handler: 'index.isComplete',
+      description: 'face-stream-pipeline: waits for Rekognition stream processors to reach the desired status',
+    });
+
+    const provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: onEvent,
+      isCompleteHandler: isComplete,
+      queryInterval: Duration.seconds(10),
+      totalTimeout: WAIT_TIMEOUT.plus(Duration.minutes(5)),
+    });
+    this.serviceToken = provider.serviceToken;
+
+    this.processorStatement = new iam.PolicyStatement({
+      sid: 'ManageStreamProcessors',
+      actions: [
+        'rekognition:CreateStreamProcessor',
+        'rekognition:DescribeStreamProcessor',
+        'rekognition:StartStreamProcessor',
+        'rekognition:StopStreamProcessor',
+        'rekognition:UpdateStreamProcessor',
+        'rekognition:DeleteStreamProcessor',
+        'rekognition:TagResource',
+        'rekognition:UntagResource',
+      ],
+    });
+    this.collectionStatement = new iam.PolicyStatement({
+      sid: 'CreateStreamProcessorsOnCollections',
+      actions: ['rekognition:CreateStreamProcessor'],
+    });
+    this.passRoleStatement = new iam.PolicyStatement({
+      sid: 'PassServiceRoleToRekognition',
+      actions: ['iam:PassRole'],
+      conditions: { StringEquals: { 'iam:PassedToService': 'rekognition.amazonaws.com' } },
+    });
+    this.policy = new iam.Policy(this, 'ProcessorAccess', { roles: [this.handlerRole] });
+  }
+
+  /**
+   * Lets the handler manage processors matching `processorArn` (an exact ARN or a `prefix-*`
+   * pattern), create them on `collectionArn` and pass `roleArn` to Rekognition.
+   */
+  public allow(processorArn: string, collectionArn: string, roleArn: string): void {
+    const add = (statement: iam.PolicyStatement, arn: string) => {
+      const key = `${statement.sid}|${JSON.stringify(Stack.of(this).resolve(arn))}`;
+      if (this.registered.has(key)) {
+        return;
+      }
+      this.registered.add(key);
+      statement.addResources(arn);
+      if (statement.resources.length === 1) {
+        this.policy.addStatements(statement);
+      }
+    };
+    add(this.processorStatement, processorArn);
+    add(this.collectionStatement, collectionArn);
+    add(this.passRoleStatement, roleArn);
+  }
+}
