@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, Duration, Fn, IResource, RemovalPolicy, Resource, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, IResource, RemovalPolicy, Resource, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { CfnStream } from 'aws-cdk-lib/aws-kinesisvideo';
@@ -149,8 +149,7 @@ export class VideoStream extends VideoStreamBase {
       public readonly streamName = streamName;
       public readonly encryptionKey = attrs.encryptionKey;
     }
-    const parsed = Token.isUnresolved(attrs.streamArn) ? undefined : Arn.split(attrs.streamArn, ArnFormat.SLASH_RESOURCE_NAME);
-    return new Import(scope, id, { account: parsed?.account, region: parsed?.region, environmentFromArn: attrs.streamArn });
+    return new Import(scope, id, { environmentFromArn: attrs.streamArn });
   }
 
   public readonly streamArn: string;

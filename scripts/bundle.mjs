@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { handlerBuildOptions } from './esbuild-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const runtime = join(root, 'lib', 'runtime');
@@ -17,19 +18,7 @@ for (const name of handlers) {
   await build({
     entryPoints: [join(runtime, name, 'index.ts')],
     outfile: join(outdir, 'index.js'),
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    // identifiers and syntax minified; whitespace kept so that stack traces stay readable
-    minifyIdentifiers: true,
-    minifySyntax: true,
-    // import() of Node built-ins becomes require(): the same in Lambda, and loadable by test runners
-    supported: { 'dynamic-import': false },
-    keepNames: true,
-    legalComments: 'linked',
-    mainFields: ['module', 'main'],
-    logLevel: 'warning',
+    ...handlerBuildOptions,
   });
   if (!quiet) {
     const size = statSync(join(outdir, 'index.js')).size;

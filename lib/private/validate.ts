@@ -23,6 +23,6 @@ export function validateNumber(prop: string, value: number | undefined, min: num
     return;
   }
   if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    throw new Error(`${prop} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, got ${show(value)}`);
+    throw new Error(`${prop} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, got ${String(value)}`);
   }
 }

@@ -1,0 +1,202 @@
+import { Duration } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Camera, FaceCollection, FaceStreamPipeline, VideoStream } from '../lib';
+import { testStack } from './support/stacks';
+
+describe('FaceStreamPipeline', () => {
+  test('one line gives a collection, one service role, and per camera a video stream, an encrypted 1-shard data stream and a running processor', () => {
+    const stack = testStack();
+    new FaceStreamPipeline(stack, 'Faces', { cameras: [{ name: 'front-door' }, { name: 'lobby' }] });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Rekognition::Collection', 1);
+    template.resourceCountIs('AWS::KinesisVideo::Stream', 2);
+    template.resourceCountIs('AWS::Kinesis::Stream', 2);
+    template.resourceCountIs('Custom::RekognitionStreamProcessor', 2);
+    template.resourcePropertiesCountIs('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [{ Principal: { Service: 'rekognition.amazonaws.com' } }] } }, 1);
+    template.allResourcesProperties('AWS::Kinesis::Stream', {
+      ShardCount: 1,
+      RetentionPeriodHours: 24,
+      StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
+      StreamModeDetails: { StreamMode: 'PROVISIONED' },
+    });
+    template.allResourcesProperties('Custom::RekognitionStreamProcessor', {
+      RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FacesServiceRole'), 'Arn'] },
+      CollectionId: { Ref: Match.stringLikeRegexp('^FacesCollection') },
+      FaceMatchThreshold: 80,
+      Running: true,
+      DataSharing: false,
+    });
+  });
+
+  test('each camera\'s processor reads its own video stream and writes its own data stream', () => {
+    const stack = testStack();
+    const pipeline = new FaceStreamPipeline(stack, 'Faces', { cameras: [{ name: 'front-door' }, { name: 'lobby' }] });
+    for (const camera of pipeline.cameras) {
+      Template.fromStack(stack).hasResourceProperties('Custom::RekognitionStreamProcessor', {
+        NamePrefix: Match.stringLikeRegexp(`^TestStack-Faces-${camera.cameraName}-StreamProcessor-`),
+        KinesisVideoStreamArn: stack.resolve(camera.videoStream.streamArn),
+        KinesisDataStreamArn: stack.resolve(camera.dataStream.streamArn),
+      });
+    }
+  });
+
+  test('the shared service role is granted exactly the cameras\' streams', () => {
+    const stack = testStack();
+    new FaceStreamPipeline(stack, 'Faces', { cameras: [{ name: 'front-door' }, { name: 'lobby' }] });
+    const statement = (actions: string[], logicalPrefix: string) => ({
+      Action: actions,
+      Effect: 'Allow',
+      Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${logicalPrefix}`), 'Arn'] },
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^FacesServiceRole') }],
+      PolicyDocument: {
+        Statement: [
+          statement(['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetMedia'], 'FacesfrontdoorVideoStream'),
+          statement(['kinesis:PutRecord', 'kinesis:PutRecords'], 'FacesfrontdoorDataStream'),
+          statement(['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetMedia'], 'FaceslobbyVideoStream'),
+          statement(['kinesis:PutRecord', 'kinesis:PutRecords'], 'FaceslobbyDataStream'),
+        ],
+      },
+    });
+  });
+
+  test('addCamera returns the camera with its streams and processor; cameras lists them in order', () => {
+    const stack = testStack();
+    const pipeline = new FaceStreamPipeline(stack, 'Faces', { cameras: [{ name: 'front-door' }] });
+    const garage = pipeline.addCamera('garage', { running: false, faceMatchThreshold: 95 });
+    expect(garage).toBeInstanceOf(Camera);
+    expect(pipeline.cameras.map((c) => c.cameraName)).toEqual(['front-door', 'garage']);
+    expect(garage.videoStream).toBeInstanceOf(VideoStream);
+    expect(garage.dataStream).toBeInstanceOf(kinesis.Stream);
+    expect(garage.streamProcessor.videoStream).toBe(garage.videoStream);
+    expect(garage.streamProcessor.dataStream).toBe(garage.dataStream);
+    expect(garage.streamProcessor.collection).toBe(pipeline.collection);
+    expect(garage.streamProcessor.role).toBe(pipeline.role);
+    Template.fromStack(stack).hasResourceProperties('Custom::RekognitionStreamProcessor', {
+      NamePrefix: Match.stringLikeRegexp('-garage-'),
+      Running: false,
+      FaceMatchThreshold: 95,
+    });
+  });
+
+  test('pipeline-wide settings apply to every camera unless the camera sets its own', () => {
+    const stack = testStack();
+    new FaceStreamPipeline(stack, 'Faces', {
+      faceMatchThreshold: 90,
+      running: false,
+      dataSharing: true,
+      cameras: [{ name: 'a' }, { name: 'b', faceMatchThreshold: 99, running: true, dataSharing: false }],
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('Custom::RekognitionStreamProcessor', { NamePrefix: Match.stringLikeRegexp('-a-'), FaceMatchThreshold: 90, Running: false, DataSharing: true });
+    template.hasResourceProperties('Custom::RekognitionStreamProcessor', { NamePrefix: Match.stringLikeRegexp('-b-'), FaceMatchThreshold: 99, Running: true, DataSharing: false });
+  });
+
+  test('onCamera reaches the cameras added before and after', () => {
+    const stack = testStack();
+    const pipeline = new FaceStreamPipeline(stack, 'Faces', { cameras: [{ name: 'a' }] });
+    const seen: string[] = [];
+    pipeline.onCamera({ handle: (camera) => seen.push(camera.cameraName) });
+    pipeline.addCamera('b');
+    expect(seen).toEqual(['a', 'b']);
+  });
+
+  test('an existing collection, role, video stream and data stream are used instead of new ones', () => {
+    const stack = testStack();
+    const collection = FaceCollection.fromCollectionId(stack, 'Staff', 'staff');
+    const role = iam.Role.fromRoleArn(stack, 'Role', 'arn:aws:iam::123456789012:role/Rekognition', { mutable: false });
+    const videoStream = VideoStream.fromStreamArn(stack, 'Video', 'arn:aws:kinesisvideo:eu-west-1:123456789012:stream/cam/1700000000000');
+    const dataStream = kinesis.Stream.fromStreamArn(stack, 'Data', 'arn:aws:kinesis:eu-west-1:123456789012:stream/cam-faces');
+    new FaceStreamPipeline(stack, 'Faces', { collection, role, cameras: [{ name: 'cam', videoStream, dataStream }] });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Rekognition::Collection', 0);
+    template.resourceCountIs('AWS::KinesisVideo::Stream', 0);
+    template.resourceCountIs('AWS::Kinesis::Stream', 0);
+    template.hasResourceProperties('Custom::RekognitionStreamProcessor', {
+      CollectionId: 'staff',
+      RoleArn: 'arn:aws:iam::123456789012:role/Rekognition',
+      KinesisVideoStreamArn: 'arn:aws:kinesisvideo:eu-west-1:123456789012:stream/cam/1700000000000',
+      KinesisDataStreamArn: 'arn:aws:kinesis:eu-west-1:123456789012:stream/cam-faces',
+    });
+  });
+
+  test('a customer-managed key encrypts the new streams and is granted to the service role', () => {
+    const stack = testStack();
+    const key = new kms.Key(stack, 'Key');
+    new FaceStreamPipeline(stack, 'Faces', { encryptionKey: key, cameras: [{ name: 'cam', videoRetention: Duration.hours(2) }] });
+    const template = Template.fromStack(stack);
+    const keyArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] };
+    template.hasResourceProperties('AWS::KinesisVideo::Stream', { KmsKeyId: keyArn, DataRetentionInHours: 2 });
+    template.hasResourceProperties('AWS::Kinesis::Stream', { StreamEncryption: { EncryptionType: 'KMS', KeyId: keyArn } });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^FacesServiceRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Action: 'kms:Decrypt', Effect: 'Allow', Resource: keyArn },
+          { Action: 'kms:GenerateDataKey', Effect: 'Allow', Resource: keyArn },
+        ]),
+      },
+    });
+  });
+
+  describe('validation', () => {
+    test.each([
+      [{ cameras: [{ name: 'front door' }] }, 'camera name must be 1-64 characters of [a-zA-Z0-9_.-], got "front door" (10 characters)'],
+      [{ cameras: [{ name: '' }] }, 'camera name must be 1-64 characters of [a-zA-Z0-9_.-], got "" (0 characters)'],
+      [{ cameras: [{ name: 'x'.repeat(65) }] }, 'camera name must be 1-64 characters of [a-zA-Z0-9_.-]'],
+      [{ cameras: [{ name: 'a' }, { name: 'a' }] }, 'camera name "a" is used twice; each camera of a pipeline needs a unique name'],
+      [{ cameras: [{}] }, 'cameras[0].name must be a camera name (1-64 characters of [a-zA-Z0-9_.-]), got undefined'],
+      [{ faceMatchThreshold: 100.5 }, 'faceMatchThreshold must be a number from 0 to 100, got 100.5'],
+      [{ cameras: [{ name: 'a', faceMatchThreshold: -5 }] }, 'faceMatchThreshold must be a number from 0 to 100, got -5'],
+      [{ collectionId: 'bad id' }, 'collectionId must be 1-255 characters of [a-zA-Z0-9_.-], got "bad id" (6 characters)'],
+      [{ cameras: [{ name: 'a', streamProcessorName: 'bad name' }] }, 'streamProcessorName must be 1-128 characters of [a-zA-Z0-9_.-], got "bad name"'],
+      [{ cameras: [{ name: 'a', videoRetention: Duration.minutes(30) }] }, 'dataRetention (in hours) must be a whole number from 1 to 87600, got 0.5'],
+    ])('rejects %j', (props, message) => {
+      expect(() => new FaceStreamPipeline(testStack(), 'Faces', props as any)).toThrow(message);
+    });
+
+    test('collection and collectionId together are rejected', () => {
+      const stack = testStack();
+      const collection = FaceCollection.fromCollectionId(stack, 'Staff', 'staff');
+      expect(() => new FaceStreamPipeline(stack, 'Faces', { collection, collectionId: 'other' })).toThrow(
+        'collectionId names a new collection; it cannot be used with collection (an existing one). Remove one of them',
+      );
+    });
+
+    test('videoRetention with an existing video stream is rejected', () => {
+      const stack = testStack();
+      const videoStream = VideoStream.fromStreamArn(stack, 'Video', 'arn:aws:kinesisvideo:eu-west-1:123456789012:stream/cam/1700000000000');
+      const pipeline = new FaceStreamPipeline(stack, 'Faces');
+      expect(() => pipeline.addCamera('cam', { videoStream, videoRetention: Duration.hours(1) })).toThrow(
+        'Camera "cam": videoRetention applies to a new video stream only; remove it or remove videoStream',
+      );
+    });
+
+    test('a camera encryptionKey with both existing streams is rejected', () => {
+      const stack = testStack();
+      const videoStream = VideoStream.fromStreamArn(stack, 'Video', 'arn:aws:kinesisvideo:eu-west-1:123456789012:stream/cam/1700000000000');
+      const dataStream = kinesis.Stream.fromStreamArn(stack, 'Data', 'arn:aws:kinesis:eu-west-1:123456789012:stream/cam-faces');
+      const pipeline = new FaceStreamPipeline(stack, 'Faces');
+      expect(() => pipeline.addCamera('cam', { videoStream, dataStream, encryptionKey: new kms.Key(stack, 'Key') })).toThrow(
+        'encryptionKey applies to new streams only, and both videoStream and dataStream are given; remove encryptionKey',
+      );
+    });
+
+    test('more than 10 cameras warns once about the default quota of 10 stream processors', () => {
+      const ten = testStack();
+      new FaceStreamPipeline(ten, 'Faces', { cameras: Array.from({ length: 10 }, (_, i) => ({ name: `cam${i}` })) });
+      Annotations.fromStack(ten).hasNoWarning('*', Match.stringLikeRegexp('quota'));
+
+      const stack = testStack();
+      const pipeline = new FaceStreamPipeline(stack, 'Faces', { cameras: Array.from({ length: 10 }, (_, i) => ({ name: `cam${i}` })) });
+      pipeline.addCamera('cam10');
+      pipeline.addCamera('cam11');
+      const warnings = Annotations.fromStack(stack).findWarning('/TestStack/Faces', Match.stringLikeRegexp('default Rekognition quota is 10 stream processors'));
+      expect(warnings).toHaveLength(1);
+    });
+  });
+});
