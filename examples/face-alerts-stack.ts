@@ -1,11 +1,17 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { FaceStreamPipeline } from '../lib';
 
 /**
- * Example: two cameras searching one face collection. Deploy it with `npx cdk deploy`, enrol faces
- * in the collection, send video to each camera's video stream, and read the face search records
- * from each camera's data stream.
+ * Example: face alerts by e-mail. Two cameras search one face collection; a known face seen with
+ * at least 90% similarity, or an unknown face at the front door, sends an e-mail (at most one per
+ * person and camera a minute, thanks to sighting de-duplication).
+ *
+ * `npx cdk deploy -c alertEmail=you@example.com` subscribes that address to the alerts.
  */
 export class FaceAlertsStack extends Stack {
   public readonly pipeline: FaceStreamPipeline;
@@ -19,7 +25,31 @@ export class FaceAlertsStack extends Stack {
     });
     this.pipeline.addCamera('lobby');
 
+    const alerts = new sns.Topic(this, 'Alerts', { displayName: 'Face alerts', enforceSSL: true });
+    const email: string | undefined = this.node.tryGetContext('alertEmail');
+    if (email) {
+      alerts.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+
+    const field = (path: string) => events.EventField.fromPath(path);
+    this.pipeline.onFaceMatch('AlertOnKnownFaces', {
+      minSimilarity: 90,
+      target: new targets.SnsTopic(alerts, {
+        message: events.RuleTargetInput.fromText(
+          `${field('$.detail.match.externalImageId')} was seen by camera ${field('$.detail.camera')} at ${field('$.detail.frameTime')} ` +
+            `(similarity ${field('$.detail.match.similarity')}%).`,
+        ),
+      }),
+    });
+    this.pipeline.onUnknownFace('AlertOnUnknownFaces', {
+      cameras: ['front-door'],
+      target: new targets.SnsTopic(alerts, {
+        message: events.RuleTargetInput.fromText(`An unknown face was seen by camera ${field('$.detail.camera')} at ${field('$.detail.frameTime')}.`),
+      }),
+    });
+
     new CfnOutput(this, 'CollectionId', { value: this.pipeline.collection.collectionId });
+    new CfnOutput(this, 'AlertTopic', { value: alerts.topicArn });
     for (const camera of this.pipeline.cameras) {
       new CfnOutput(this, `${camera.cameraName}-VideoStream`, { value: camera.videoStream.streamName });
       new CfnOutput(this, `${camera.cameraName}-StreamProcessor`, { value: camera.streamProcessor.streamProcessorName });

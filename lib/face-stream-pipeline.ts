@@ -1,9 +1,11 @@
 import { Annotations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { Camera, CameraConfig, CameraOptions } from './camera';
 import { FaceCollection, IFaceCollection } from './face-collection';
+import { FaceMatchRuleOptions, FaceSearchConsumer, FaceSearchConsumerProps, UnknownFaceRuleOptions } from './face-search-consumer';
 import { createRekognitionServiceRole } from './private/service-role';
 import { REKOGNITION_NAME, validateName, validateNumber } from './private/validate';
 
@@ -65,6 +67,20 @@ export interface FaceStreamPipelineProps {
    * @default - the AWS managed keys aws/kinesisvideo and aws/kinesis
    */
   readonly encryptionKey?: kms.IKey;
+
+  /**
+   * Whether to create the FaceSearchConsumer that turns every camera's records into EventBridge
+   * events. `false` leaves the data streams to a consumer of your own.
+   * @default true
+   */
+  readonly consumer?: boolean;
+
+  /**
+   * Settings of the consumer (event bus, de-duplication window, dead-letter queue, batching).
+   * Only with `consumer` true. Its `encryptionKey` defaults to the pipeline's.
+   * @default - the FaceSearchConsumer defaults
+   */
+  readonly consumerProps?: FaceSearchConsumerProps;
 }
 
 /**
@@ -82,9 +98,13 @@ export class FaceStreamPipeline extends Construct {
   /** The role Rekognition assumes, shared by all cameras. */
   public readonly role: iam.IRole;
 
+  /** The consumer of every camera's data stream; absent with `consumer: false`. */
+  public readonly consumer?: FaceSearchConsumer;
+
   private readonly props: FaceStreamPipelineProps;
   private readonly cameraList: Camera[] = [];
   private readonly cameraAddedHandlers: Array<(camera: Camera) => void> = [];
+  private readonly ruleCameras: Array<{ rule: string; camera: string }> = [];
 
   constructor(scope: Construct, id: string, props: FaceStreamPipelineProps = {}) {
     super(scope, id);
@@ -96,6 +116,13 @@ export class FaceStreamPipeline extends Construct {
     this.props = props;
     this.collection = props.collection ?? new FaceCollection(this, 'Collection', { collectionId: props.collectionId });
     this.role = props.role ?? createRekognitionServiceRole(this, 'ServiceRole');
+    if (props.consumer === false && props.consumerProps) {
+      throw new Error('consumerProps configure the consumer, which consumer: false leaves out. Remove one of them');
+    }
+    if (props.consumer !== false) {
+      this.consumer = new FaceSearchConsumer(this, 'Consumer', { encryptionKey: props.encryptionKey, ...props.consumerProps });
+    }
+    this.node.addValidation({ validate: () => this.validateRuleCameras() });
     for (const [i, camera] of (props.cameras ?? []).entries()) {
       if (!camera || typeof camera.name !== 'string') {
         throw new Error(`cameras[${i}].name must be a camera name (1-64 characters of [a-zA-Z0-9_.-]), got ${JSON.stringify(camera?.name)}`);
@@ -135,6 +162,7 @@ export class FaceStreamPipeline extends Construct {
       streamProcessorName: options.streamProcessorName,
     });
     this.cameraList.push(camera);
+    this.consumer?.addCamera(camera);
     if (this.cameraList.length === DEFAULT_PROCESSOR_QUOTA + 1) {
       Annotations.of(this).addWarningV2(
         'cdk-face-stream-pipeline:processorQuota',
@@ -144,6 +172,38 @@ export class FaceStreamPipeline extends Construct {
     }
     this.cameraAddedHandlers.forEach((handler) => handler(camera));
     return camera;
+  }
+
+  /**
+   * A rule on "Face Matched" events: a face matched someone in the collection. With a target
+   * such as `new targets.SnsTopic(topic)`, that is an alert.
+   */
+  public onFaceMatch(id: string, options: FaceMatchRuleOptions = {}): events.Rule {
+    this.ruleCameras.push(...(options.cameras ?? []).map((camera) => ({ rule: id, camera })));
+    return this.requireConsumer('onFaceMatch').onFaceMatch(id, options);
+  }
+
+  /**
+   * A rule on "Face Not Matched" events: a face that matched nobody in the collection.
+   */
+  public onUnknownFace(id: string, options: UnknownFaceRuleOptions = {}): events.Rule {
+    this.ruleCameras.push(...(options.cameras ?? []).map((camera) => ({ rule: id, camera })));
+    return this.requireConsumer('onUnknownFace').onUnknownFace(id, options);
+  }
+
+  private requireConsumer(method: string): FaceSearchConsumer {
+    if (!this.consumer) {
+      throw new Error(`${method} needs the pipeline's consumer, which consumer: false leaves out; add rules to your own consumer instead`);
+    }
+    return this.consumer;
+  }
+
+  /** Rules may name cameras added after them, so their names are checked when the app synthesizes. */
+  private validateRuleCameras(): string[] {
+    const known = new Set(this.cameraList.map((camera) => camera.cameraName));
+    return this.ruleCameras
+      .filter(({ camera }) => !known.has(camera))
+      .map(({ rule, camera }) => `rule "${rule}": cameras names ${JSON.stringify(camera)}, which is not a camera of this pipeline (cameras: ${[...known].join(', ') || 'none'})`);
   }
 
   /**

@@ -2,4 +2,5 @@ export * from './video-stream';
 export * from './face-collection';
 export * from './stream-processor';
 export * from './camera';
+export * from './face-search-consumer';
 export * from './face-stream-pipeline';

@@ -8,8 +8,9 @@
  * StartStreamProcessor moves STOPPED/FAILED to STARTING, and RUNNING (or FAILED, when a failure
  * is scripted) follows after `pollsToSettle` describes; StopStreamProcessor likewise via STOPPING.
  */
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { ApiError, AwsJsonServer } from './aws-json-server';
+
+export type { ScriptedFault, RecordedCall } from './aws-json-server';
 
 export type Status = 'STOPPED' | 'STARTING' | 'RUNNING' | 'FAILED' | 'STOPPING' | 'UPDATING';
 
@@ -32,33 +33,10 @@ export interface FakeProcessor {
   settlesTo?: Status;
 }
 
-export interface ScriptedFault {
-  readonly operation: string;
-  readonly type: string;
-  readonly message: string;
-  readonly status?: number;
-  /** How many calls fail (default 1). */
-  times?: number;
-}
-
-export interface RecordedCall {
-  readonly operation: string;
-  readonly body: Record<string, any>;
-  readonly authorization: string;
-}
-
 const ACCOUNT = '123456789012';
-const AUTH = /^AWS4-HMAC-SHA256 Credential=[A-Z0-9]+\/\d{8}\/([a-z0-9-]+)\/rekognition\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/;
 
-class ApiError extends Error {
-  constructor(public readonly type: string, message: string, public readonly status = 400) {
-    super(message);
-  }
-}
-
-export class FakeRekognition {
+export class FakeRekognition extends AwsJsonServer {
   public readonly processors = new Map<string, FakeProcessor>();
-  public readonly calls: RecordedCall[] = [];
   /** Describes a transition takes to settle. */
   public pollsToSettle = 2;
   /** When set, a start settles in FAILED with this message instead of RUNNING. */
@@ -67,80 +45,18 @@ export class FakeRekognition {
   public stuckStarting = false;
   /** Stream processors allowed per account and Region (LimitExceededException beyond). */
   public quota = 10;
-  private faults: ScriptedFault[] = [];
-  private server?: Server;
-  private region = 'us-east-1';
 
-  public async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error) => {
-        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(JSON.stringify({ __type: 'InternalServerError', Message: String(error) }));
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  public async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  constructor() {
+    super('RekognitionService', 'application/x-amz-json-1.1', 'rekognition');
   }
 
   public reset(): void {
+    super.reset();
     this.processors.clear();
-    this.calls.length = 0;
-    this.faults = [];
     this.pollsToSettle = 2;
     this.failStartWith = undefined;
     this.stuckStarting = false;
     this.quota = 10;
-  }
-
-  /** The next `times` calls of `operation` fail with the given error. */
-  public fail(fault: ScriptedFault): void {
-    this.faults.push({ times: 1, ...fault });
-  }
-
-  public callsOf(operation: string): RecordedCall[] {
-    return this.calls.filter((c) => c.operation === operation);
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) {
-      chunks.push(chunk as Buffer);
-    }
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const contentType = String(req.headers['content-type'] ?? '');
-    const authorization = String(req.headers.authorization ?? '');
-    try {
-      if (req.method !== 'POST' || req.url !== '/' || !target.startsWith('RekognitionService.')) {
-        throw new ApiError('UnknownOperationException', `expected POST / with X-Amz-Target RekognitionService.*, got ${req.method} ${req.url} ${target}`);
-      }
-      if (contentType !== 'application/x-amz-json-1.1') {
-        throw new ApiError('SerializationException', `expected Content-Type application/x-amz-json-1.1, got ${contentType}`);
-      }
-      const auth = AUTH.exec(authorization);
-      if (!auth || !req.headers['x-amz-date']) {
-        throw new ApiError('IncompleteSignatureException', `request is not signed with SigV4 for rekognition: ${authorization}`, 403);
-      }
-      this.region = auth[1];
-      const operation = target.slice('RekognitionService.'.length);
-      const body = chunks.length > 0 ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
-      this.calls.push({ operation, body, authorization });
-      const fault = this.faults.find((f) => f.operation === operation && (f.times ?? 1) > 0);
-      if (fault) {
-        fault.times = (fault.times ?? 1) - 1;
-        throw new ApiError(fault.type, fault.message, fault.status ?? 400);
-      }
-      const result = this.dispatch(operation, body);
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `req-${this.calls.length}` });
-      res.end(JSON.stringify(result));
-    } catch (error) {
-      const e = error instanceof ApiError ? error : new ApiError('InternalServerError', String(error), 500);
-      res.writeHead(e.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': e.type, 'x-amzn-requestid': 'err' });
-      res.end(JSON.stringify({ __type: e.type, Message: e.message }));
-    }
   }
 
   private get(name: unknown): FakeProcessor {
@@ -166,7 +82,7 @@ export class FakeRekognition {
     p.LastUpdateTimestamp = Date.now() / 1000;
   }
 
-  private dispatch(operation: string, body: Record<string, any>): unknown {
+  protected dispatch(operation: string, body: Record<string, any>): unknown {
     switch (operation) {
       case 'CreateStreamProcessor': {
         for (const field of ['Name', 'Input', 'Output', 'RoleArn', 'Settings']) {

@@ -1,0 +1,353 @@
+/**
+ * The Kinesis face recognition record that Rekognition Video writes for every analysed frame
+ * ("Understanding the Kinesis face recognition JSON frame record", Rekognition developer guide),
+ * its validation and its normalisation into one event per detected face.
+ *
+ * Pure: no AWS calls, no I/O. Shared by the consumer handler, the tests and the benchmarks.
+ * Units: timestamps are Unix epoch seconds with fractions; BoundingBox values are ratios of the
+ * frame's width and height (Left/Top may be slightly negative for a face at the edge);
+ * Confidence, Similarity and Quality are 0-100; Pose angles are degrees, -180 to 180.
+ * Unknown extra fields are tolerated: the service may add some.
+ */
+
+export interface BoundingBox {
+  readonly Width: number;
+  readonly Height: number;
+  readonly Left: number;
+  readonly Top: number;
+}
+
+export interface Landmark {
+  readonly Type: string;
+  readonly X: number;
+  readonly Y: number;
+}
+
+export interface Pose {
+  readonly Pitch: number;
+  readonly Roll: number;
+  readonly Yaw: number;
+}
+
+export interface ImageQuality {
+  readonly Brightness: number;
+  readonly Sharpness: number;
+}
+
+export interface DetectedFace {
+  readonly BoundingBox: BoundingBox;
+  readonly Confidence: number;
+  readonly Landmarks?: Landmark[];
+  readonly Pose?: Pose;
+  readonly Quality?: ImageQuality;
+}
+
+export interface CollectionFace {
+  readonly FaceId: string;
+  readonly BoundingBox?: BoundingBox;
+  readonly Confidence?: number;
+  readonly ImageId?: string;
+  readonly ExternalImageId?: string;
+}
+
+export interface MatchedFace {
+  readonly Similarity: number;
+  readonly Face: CollectionFace;
+}
+
+export interface FaceSearchResult {
+  readonly DetectedFace: DetectedFace;
+  readonly MatchedFaces: MatchedFace[];
+}
+
+export interface KinesisVideoInformation {
+  readonly StreamArn: string;
+  readonly FragmentNumber: string;
+  readonly ServerTimestamp: number;
+  readonly ProducerTimestamp: number;
+  readonly FrameOffsetInSeconds: number;
+}
+
+export interface FaceSearchRecord {
+  readonly InputInformation: { readonly KinesisVideo: KinesisVideoInformation };
+  readonly StreamProcessorInformation: { readonly Status: string };
+  readonly FaceSearchResponse: FaceSearchResult[];
+}
+
+/** A record that is not a face search record; `path` locates the first problem. */
+export class RecordError extends Error {
+  constructor(public readonly path: string, public readonly reason: string) {
+    super(path ? `${path}: ${reason}` : reason);
+    this.name = 'RecordError';
+  }
+}
+
+/** Kinesis Data Streams' largest record payload is 1 MiB; nothing larger is a real record. */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+
+function show(value: unknown): string {
+  if (value === undefined) {
+    return 'nothing';
+  }
+  const text = JSON.stringify(value);
+  if (text === undefined) {
+    return typeof value;
+  }
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+function fail(path: string, expected: string, value: unknown): never {
+  throw new RecordError(path, `expected ${expected}, got ${show(value)}`);
+}
+
+function obj(value: unknown, path: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(path, 'an object', value);
+  }
+  return value as Record<string, unknown>;
+}
+
+function arr(value: unknown, path: string): unknown[] {
+  if (!Array.isArray(value)) {
+    fail(path, 'an array', value);
+  }
+  return value;
+}
+
+function str(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    fail(path, 'a non-empty string', value);
+  }
+  return value;
+}
+
+function num(value: unknown, path: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !(value >= min && value <= max)) {
+    fail(path, `a number ${min}-${max}`, value);
+  }
+  return value;
+}
+
+function finite(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    fail(path, 'a finite number', value);
+  }
+  return value;
+}
+
+const optional = <T>(value: unknown, check: (v: unknown) => T): T | undefined => (value === undefined ? undefined : check(value));
+
+function boundingBox(value: unknown, path: string): BoundingBox {
+  const o = obj(value, path);
+  num(o.Width, `${path}.Width`, 0, 1);
+  num(o.Height, `${path}.Height`, 0, 1);
+  finite(o.Left, `${path}.Left`);
+  finite(o.Top, `${path}.Top`);
+  return o as unknown as BoundingBox;
+}
+
+function detectedFace(value: unknown, path: string): DetectedFace {
+  const o = obj(value, path);
+  boundingBox(o.BoundingBox, `${path}.BoundingBox`);
+  num(o.Confidence, `${path}.Confidence`, 0, 100);
+  if (o.Landmarks !== undefined) {
+    const landmarks = arr(o.Landmarks, `${path}.Landmarks`);
+    for (let i = 0; i < landmarks.length; i++) {
+      const l = obj(landmarks[i], `${path}.Landmarks[${i}]`);
+      str(l.Type, `${path}.Landmarks[${i}].Type`);
+      finite(l.X, `${path}.Landmarks[${i}].X`);
+      finite(l.Y, `${path}.Landmarks[${i}].Y`);
+    }
+  }
+  optional(o.Pose, (v) => {
+    const p = obj(v, `${path}.Pose`);
+    num(p.Pitch, `${path}.Pose.Pitch`, -180, 180);
+    num(p.Roll, `${path}.Pose.Roll`, -180, 180);
+    num(p.Yaw, `${path}.Pose.Yaw`, -180, 180);
+  });
+  optional(o.Quality, (v) => {
+    const q = obj(v, `${path}.Quality`);
+    num(q.Brightness, `${path}.Quality.Brightness`, 0, 100);
+    num(q.Sharpness, `${path}.Quality.Sharpness`, 0, 100);
+  });
+  return o as unknown as DetectedFace;
+}
+
+function matchedFace(value: unknown, path: string): MatchedFace {
+  const o = obj(value, path);
+  num(o.Similarity, `${path}.Similarity`, 0, 100);
+  const face = obj(o.Face, `${path}.Face`);
+  str(face.FaceId, `${path}.Face.FaceId`);
+  optional(face.BoundingBox, (v) => boundingBox(v, `${path}.Face.BoundingBox`));
+  optional(face.Confidence, (v) => num(v, `${path}.Face.Confidence`, 0, 100));
+  optional(face.ImageId, (v) => str(v, `${path}.Face.ImageId`));
+  optional(face.ExternalImageId, (v) => str(v, `${path}.Face.ExternalImageId`));
+  return o as unknown as MatchedFace;
+}
+
+/** Checks that a parsed JSON value is a face search record; throws RecordError if it is not. */
+export function validateRecord(value: unknown): FaceSearchRecord {
+  const record = obj(value, '(record)');
+  const input = obj(record.InputInformation, 'InputInformation');
+  const kv = obj(input.KinesisVideo, 'InputInformation.KinesisVideo');
+  str(kv.StreamArn, 'InputInformation.KinesisVideo.StreamArn');
+  str(kv.FragmentNumber, 'InputInformation.KinesisVideo.FragmentNumber');
+  num(kv.ServerTimestamp, 'InputInformation.KinesisVideo.ServerTimestamp', 0, 1e11);
+  num(kv.ProducerTimestamp, 'InputInformation.KinesisVideo.ProducerTimestamp', 0, 1e11);
+  num(kv.FrameOffsetInSeconds, 'InputInformation.KinesisVideo.FrameOffsetInSeconds', 0, 86400);
+  const info = obj(record.StreamProcessorInformation, 'StreamProcessorInformation');
+  str(info.Status, 'StreamProcessorInformation.Status');
+  const results = arr(record.FaceSearchResponse, 'FaceSearchResponse');
+  for (let i = 0; i < results.length; i++) {
+    const path = `FaceSearchResponse[${i}]`;
+    const result = obj(results[i], path);
+    detectedFace(result.DetectedFace, `${path}.DetectedFace`);
+    const matches = arr(result.MatchedFaces, `${path}.MatchedFaces`);
+    for (let j = 0; j < matches.length; j++) {
+      matchedFace(matches[j], `${path}.MatchedFaces[${j}]`);
+    }
+  }
+  return record as unknown as FaceSearchRecord;
+}
+
+/** Decodes the base64 `data` of a Kinesis record and parses its JSON; throws RecordError. */
+export function decodeRecord(data: unknown): unknown {
+  if (typeof data !== 'string') {
+    throw new RecordError('(data)', `expected base64 text, got ${show(data)}`);
+  }
+  const bytes = Buffer.from(data, 'base64');
+  // Node skips what is not base64 while decoding: a short result means the text was not base64
+  // (cheaper than a regular expression over the whole text).
+  const padding = data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0;
+  if (data.length % 4 !== 0 || bytes.length !== (data.length / 4) * 3 - padding) {
+    throw new RecordError('(data)', 'expected base64 text, got characters or a length that base64 does not allow');
+  }
+  if (bytes.length > MAX_RECORD_BYTES) {
+    throw new RecordError('(data)', `expected at most ${MAX_RECORD_BYTES} bytes, got ${bytes.length}`);
+  }
+  const text = bytes.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new RecordError('(data)', `expected JSON, got ${show(text.slice(0, 30))} (${(error as Error).message})`);
+  }
+}
+
+export interface FaceBox {
+  readonly width: number;
+  readonly height: number;
+  readonly left: number;
+  readonly top: number;
+}
+
+export interface FaceMatch {
+  readonly faceId: string;
+  readonly externalImageId?: string;
+  readonly imageId?: string;
+  /** 0-100 */
+  readonly similarity: number;
+  /** 0-100: confidence that the collection's face is a face */
+  readonly confidence?: number;
+}
+
+/** The detail of one "Face Matched" or "Face Not Matched" event: one detected face in one frame. */
+export interface FaceEvent {
+  readonly version: '1';
+  /** Stable across retries: the video stream, fragment, producer time, frame offset and face index. */
+  readonly id: string;
+  readonly camera: string;
+  readonly videoStreamArn: string;
+  readonly fragmentNumber: string;
+  /** When the frame was captured: producer timestamp of the fragment + frame offset, ISO 8601. */
+  readonly frameTime: string;
+  /** When Kinesis Video Streams received the fragment, ISO 8601. */
+  readonly serverTime: string;
+  readonly frameOffsetInSeconds: number;
+  readonly processorStatus: string;
+  /** Index of this face in the frame, and how many faces the frame has. */
+  readonly faceIndex: number;
+  readonly facesInFrame: number;
+  readonly face: {
+    readonly boundingBox: FaceBox;
+    /** 0-100: confidence that this is a face */
+    readonly confidence: number;
+    readonly pose?: { readonly pitch: number; readonly roll: number; readonly yaw: number };
+    readonly quality?: { readonly brightness: number; readonly sharpness: number };
+  };
+  readonly matched: boolean;
+  /** The best match (highest similarity), absent when the face matched nobody. */
+  readonly match?: FaceMatch;
+  /** Every match, highest similarity first. */
+  readonly matches: FaceMatch[];
+}
+
+const box = (b: BoundingBox): FaceBox => ({ width: b.Width, height: b.Height, left: b.Left, top: b.Top });
+
+function toMatch(m: MatchedFace): FaceMatch {
+  const f = m.Face;
+  const match: { -readonly [K in keyof FaceMatch]: FaceMatch[K] } = { faceId: f.FaceId, similarity: m.Similarity };
+  if (f.ExternalImageId !== undefined) {
+    match.externalImageId = f.ExternalImageId;
+  }
+  if (f.ImageId !== undefined) {
+    match.imageId = f.ImageId;
+  }
+  if (f.Confidence !== undefined) {
+    match.confidence = f.Confidence;
+  }
+  return match;
+}
+
+/** One event per detected face of the frame. */
+export function normaliseRecord(record: FaceSearchRecord, camera: string): FaceEvent[] {
+  const kv = record.InputInformation.KinesisVideo;
+  const offset = kv.FrameOffsetInSeconds;
+  const frameTime = new Date(Math.round((kv.ProducerTimestamp + offset) * 1000)).toISOString();
+  const serverTime = new Date(Math.round(kv.ServerTimestamp * 1000)).toISOString();
+  const results = record.FaceSearchResponse;
+  const events: FaceEvent[] = new Array(results.length);
+  for (let i = 0; i < results.length; i++) {
+    const detected = results[i].DetectedFace;
+    const matches = results[i].MatchedFaces.map(toMatch).sort((a, b) => b.similarity - a.similarity);
+    const face: { -readonly [K in keyof FaceEvent['face']]: FaceEvent['face'][K] } = {
+      boundingBox: box(detected.BoundingBox),
+      confidence: detected.Confidence,
+    };
+    if (detected.Pose) {
+      face.pose = { pitch: detected.Pose.Pitch, roll: detected.Pose.Roll, yaw: detected.Pose.Yaw };
+    }
+    if (detected.Quality) {
+      face.quality = { brightness: detected.Quality.Brightness, sharpness: detected.Quality.Sharpness };
+    }
+    events[i] = {
+      version: '1',
+      id: `${kv.StreamArn}|${kv.FragmentNumber}|${kv.ProducerTimestamp}|${offset}|${i}`,
+      camera,
+      videoStreamArn: kv.StreamArn,
+      fragmentNumber: kv.FragmentNumber,
+      frameTime,
+      serverTime,
+      frameOffsetInSeconds: offset,
+      processorStatus: record.StreamProcessorInformation.Status,
+      faceIndex: i,
+      facesInFrame: results.length,
+      face,
+      matched: matches.length > 0,
+      match: matches[0],
+      matches,
+    };
+  }
+  return events;
+}
+
+/** The video stream name inside a Kinesis video stream ARN (`...:stream/NAME/CREATION-TIME`). */
+export function videoStreamName(streamArn: string): string {
+  const resource = streamArn.split(':')[5] ?? '';
+  return resource.split('/')[1] ?? streamArn;
+}
+
+/** decode + validate + normalise: what the consumer does with every Kinesis record. */
+export function parseFaceRecord(data: unknown, camera?: string): FaceEvent[] {
+  const record = validateRecord(decodeRecord(data));
+  return normaliseRecord(record, camera ?? videoStreamName(record.InputInformation.KinesisVideo.StreamArn));
+}

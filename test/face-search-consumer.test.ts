@@ -1,0 +1,253 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { FaceSearchConsumer, FaceSearchConsumerProps, FaceStreamPipeline } from '../lib';
+import { testStack } from './support/stacks';
+
+function consumerWith(stack: Stack, props: FaceSearchConsumerProps = {}) {
+  const stream = new kinesis.Stream(stack, 'Data', { shardCount: 1, encryption: kinesis.StreamEncryption.MANAGED });
+  const consumer = new FaceSearchConsumer(stack, 'Consumer', props);
+  consumer.addDataStream(stream, 'front-door');
+  return { stream, consumer };
+}
+
+const ref = (prefix: string) => ({ 'Fn::GetAtt': [Match.stringLikeRegexp(`^${prefix}`), 'Arn'] });
+
+describe('FaceSearchConsumer', () => {
+  test('the function: bundled handler on Node.js 24 arm64, configured through its environment', () => {
+    const stack = testStack();
+    const { consumer } = consumerWith(stack);
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Environment: {
+        Variables: {
+          EVENT_BUS_NAME: 'default',
+          EVENT_SOURCE: 'face-stream-pipeline',
+          CONSUMER_ID: consumer.consumerId,
+          DEAD_LETTER_QUEUE_URL: { Ref: Match.stringLikeRegexp('^ConsumerDeadLetterQueue') },
+          DEDUPE_TABLE_NAME: { Ref: Match.stringLikeRegexp('^ConsumerSightings') },
+          DEDUPE_WINDOW_SECONDS: '60',
+          CAMERAS: { 'Fn::Join': ['', ['{"', { 'Fn::GetAtt': [Match.stringLikeRegexp('^Data'), 'Arn'] }, '":"front-door"}']] },
+          POWERTOOLS_SERVICE_NAME: 'face-stream-pipeline',
+          POWERTOOLS_METRICS_NAMESPACE: 'FaceStreamPipeline',
+        },
+      },
+    });
+    expect(consumer.consumerId).toMatch(/^TestStack-Consumer-[A-F0-9]{8}$/);
+  });
+
+  test('event source mappings: batch item failures, bisect, bounded retries and record age, on-failure to the DLQ', () => {
+    const stack = testStack();
+    consumerWith(stack);
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: ref('Data'),
+      StartingPosition: 'LATEST',
+      BatchSize: 100,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 3,
+      MaximumRecordAgeInSeconds: 3600,
+      ParallelizationFactor: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: ref('ConsumerDeadLetterQueue') } },
+    });
+  });
+
+  test('the DLQ is encrypted and denies non-TLS access; the sighting table is on-demand, encrypted, with a TTL', () => {
+    const stack = testStack();
+    consumerWith(stack);
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } }, Principal: { AWS: '*' } }),
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+
+  test('IAM: read exactly the data stream, PutEvents on the bus, SendMessage to the DLQ, PutItem/UpdateItem on the table', () => {
+    const stack = testStack();
+    consumerWith(stack);
+    const template = Template.fromStack(stack);
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^ConsumerHandlerServiceRole') }] } }));
+    const statements = stack.resolve(policy.Properties.PolicyDocument.Statement);
+    expect(statements).toEqual([
+        { Action: 'events:PutEvents', Effect: 'Allow', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:eu-west-1:123456789012:event-bus/default']] } },
+        { Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ConsumerDeadLetterQueue/), 'Arn'] } },
+        { Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: [{ 'Fn::GetAtt': [expect.stringMatching(/^ConsumerSightings/), 'Arn'] }] },
+        {
+          // granted by aws-cdk-lib's Kinesis event source, on this stream only
+          Action: [
+            'kinesis:DescribeStreamSummary',
+            'kinesis:GetRecords',
+            'kinesis:GetShardIterator',
+            'kinesis:ListShards',
+            'kinesis:SubscribeToShard',
+            'kinesis:DescribeStream',
+            'kinesis:ListStreams',
+            'kinesis:DescribeStreamConsumer',
+          ],
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Data/), 'Arn'] },
+        },
+    ]);
+    for (const statement of statements) {
+      expect(statement.Resource).not.toEqual('*');
+    }
+  });
+
+  test('dedupeWindow 0 turns de-duplication off and leaves out the table', () => {
+    const stack = testStack();
+    consumerWith(stack, { dedupeWindow: Duration.seconds(0) });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ DEDUPE_TABLE_NAME: '', DEDUPE_WINDOW_SECONDS: '0' }) } });
+  });
+
+  test('a customer-managed key encrypts the DLQ and the table', () => {
+    const stack = testStack();
+    const key = new kms.Key(stack, 'Key');
+    consumerWith(stack, { encryptionKey: key });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: ref('Key') });
+    template.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: ref('Key') } });
+  });
+
+  test('a given event bus receives the events and carries the rules', () => {
+    const stack = testStack();
+    const bus = new events.EventBus(stack, 'Bus');
+    const { consumer } = consumerWith(stack, { eventBus: bus });
+    consumer.onUnknownFace('Unknown');
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ EVENT_BUS_NAME: { Ref: Match.stringLikeRegexp('^Bus') } }) } });
+    template.hasResourceProperties('AWS::Events::Rule', { EventBusName: { Ref: Match.stringLikeRegexp('^Bus') } });
+  });
+
+  test('onFaceMatch filters on consumer, people, cameras and similarity, and sends to the target', () => {
+    const stack = testStack();
+    const { consumer } = consumerWith(stack);
+    const topic = new sns.Topic(stack, 'Topic');
+    const rule = consumer.onFaceMatch('Alice', { externalImageIds: ['alice'], cameras: ['front-door'], minSimilarity: 95, target: new targets.SnsTopic(topic) });
+    expect(rule).toBeInstanceOf(events.Rule);
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['face-stream-pipeline'],
+        'detail-type': ['Face Matched'],
+        'detail': {
+          consumer: [consumer.consumerId],
+          camera: ['front-door'],
+          match: { externalImageId: ['alice'], similarity: [{ numeric: ['>=', 95] }] },
+        },
+      },
+      Description: 'Face matches of alice on front-door with similarity >= 95',
+      Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('^Topic') } })],
+    });
+  });
+
+  test('onUnknownFace filters on Face Not Matched and cameras', () => {
+    const stack = testStack();
+    const { consumer } = consumerWith(stack);
+    consumer.onUnknownFace('Strangers', { cameras: ['front-door'] });
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { 'source': ['face-stream-pipeline'], 'detail-type': ['Face Not Matched'], 'detail': { consumer: [consumer.consumerId], camera: ['front-door'] } },
+    });
+  });
+
+  describe('validation', () => {
+    test.each([
+      [{ dedupeWindow: Duration.days(2) }, 'dedupeWindow (in seconds) must be a whole number from 0 to 86400, got 172800'],
+      [{ batchSize: 0 }, 'batchSize must be a whole number from 1 to 10000, got 0'],
+      [{ batchSize: 10001 }, 'batchSize must be a whole number from 1 to 10000, got 10001'],
+      [{ maxBatchingWindow: Duration.minutes(6) }, 'maxBatchingWindow (in seconds) must be a whole number from 0 to 300, got 360'],
+      [{ retryAttempts: -1 }, 'retryAttempts must be a whole number from 0 to 10000, got -1'],
+      [{ maxRecordAge: Duration.seconds(30) }, 'maxRecordAge (in seconds) must be a whole number from 60 to 604800, got 30'],
+      [{ maxRecordAge: Duration.days(8) }, 'maxRecordAge (in seconds) must be a whole number from 60 to 604800, got 691200'],
+    ])('rejects %j', (props, message) => {
+      expect(() => new FaceSearchConsumer(testStack(), 'Consumer', props)).toThrow(message);
+    });
+
+    test.each([
+      [{ externalImageIds: [] }, 'externalImageIds must name at least one value when given; leave it out to match all'],
+      [{ externalImageIds: ['al ice'] }, 'externalImageIds[] must be 1-255 characters of [a-zA-Z0-9_.-:], got "al ice"'],
+      [{ cameras: ['front door'] }, 'cameras[] must be 1-64 characters of [a-zA-Z0-9_.-], got "front door"'],
+      [{ minSimilarity: 101 }, 'minSimilarity must be a number from 0 to 100, got 101'],
+    ])('onFaceMatch rejects %j', (options, message) => {
+      const { consumer } = consumerWith(testStack());
+      expect(() => consumer.onFaceMatch('Rule', options)).toThrow(message);
+    });
+
+    test('the same data stream cannot be consumed twice', () => {
+      const stack = testStack();
+      const { stream, consumer } = consumerWith(stack);
+      expect(() => consumer.addDataStream(stream)).toThrow('the data stream TestStack/Data is consumed already by TestStack/Consumer');
+    });
+
+    test('cameraName is validated', () => {
+      const stack = testStack();
+      const { consumer } = consumerWith(stack);
+      expect(() => consumer.addDataStream(new kinesis.Stream(stack, 'Other'), 'a/b')).toThrow('cameraName must be 1-64 characters of [a-zA-Z0-9_.-], got "a/b"');
+    });
+  });
+});
+
+describe('FaceStreamPipeline with its consumer', () => {
+  test('attaches the consumer to every camera, those added later included, with camera names', () => {
+    const stack = testStack();
+    const pipeline = new FaceStreamPipeline(stack, 'Faces', { cameras: [{ name: 'front-door' }] });
+    pipeline.addCamera('lobby');
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    for (const camera of pipeline.cameras) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: stack.resolve(camera.dataStream.streamArn) });
+    }
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }));
+    const cameras = JSON.stringify(fn.Properties.Environment.Variables.CAMERAS);
+    expect(cameras).toContain('front-door');
+    expect(cameras).toContain('lobby');
+  });
+
+  test('consumer: false leaves the consumer out, and rules then say why they cannot be made', () => {
+    const stack = testStack();
+    const pipeline = new FaceStreamPipeline(stack, 'Faces', { consumer: false, cameras: [{ name: 'cam' }] });
+    expect(pipeline.consumer).toBeUndefined();
+    Template.fromStack(stack).resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+    expect(() => pipeline.onFaceMatch('Rule')).toThrow("onFaceMatch needs the pipeline's consumer, which consumer: false leaves out");
+    expect(() => new FaceStreamPipeline(stack, 'Other', { consumer: false, consumerProps: {} })).toThrow(
+      'consumerProps configure the consumer, which consumer: false leaves out. Remove one of them',
+    );
+  });
+
+  test('consumerProps reach the consumer; the pipeline key encrypts its queue and table', () => {
+    const stack = testStack();
+    const key = new kms.Key(stack, 'Key');
+    new FaceStreamPipeline(stack, 'Faces', { encryptionKey: key, consumerProps: { batchSize: 10 }, cameras: [{ name: 'cam' }] });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10 });
+    template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: ref('Key') });
+  });
+
+  test('pipeline rules go through the consumer; a camera a rule names must exist when the app synthesizes', () => {
+    const stack = testStack();
+    const pipeline = new FaceStreamPipeline(stack, 'Faces', { cameras: [{ name: 'front-door' }] });
+    pipeline.onFaceMatch('Later', { cameras: ['garage'] });
+    pipeline.addCamera('garage'); // added after the rule: fine
+    pipeline.onUnknownFace('Typo', { cameras: ['frontdoor'] });
+    expect(() => Template.fromStack(stack)).toThrow(
+      'rule "Typo": cameras names "frontdoor", which is not a camera of this pipeline (cameras: front-door, garage)',
+    );
+  });
+});

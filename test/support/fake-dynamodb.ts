@@ -1,0 +1,223 @@
+/**
+ * A local DynamoDB endpoint (AWS JSON 1.0, `DynamoDB_20120810.*`) for PutItem, UpdateItem and
+ * GetItem on single-key tables, with condition expressions evaluated for real: comparisons
+ * (= <> < <= > >=), AND, OR, NOT, parentheses, attribute_exists / attribute_not_exists, and
+ * `SET a = :v, ...` update expressions. Requests are handled one at a time, so conditional writes
+ * are atomic as in the service.
+ */
+import { ApiError, AwsJsonServer } from './aws-json-server';
+
+type AttributeValue = { S?: string; N?: string; BOOL?: boolean; NULL?: boolean };
+type Item = Record<string, AttributeValue>;
+
+export class FakeDynamoDb extends AwsJsonServer {
+  /** table name -> partition key value -> item */
+  public readonly tables = new Map<string, Map<string, Item>>();
+
+  constructor(private readonly keyName = 'pk') {
+    super('DynamoDB_20120810', 'application/x-amz-json-1.0', 'dynamodb');
+  }
+
+  public reset(): void {
+    super.reset();
+    this.tables.clear();
+  }
+
+  public items(table: string): Item[] {
+    return [...(this.tables.get(table)?.values() ?? [])];
+  }
+
+  private table(name: unknown): Map<string, Item> {
+    if (typeof name !== 'string' || !name) {
+      throw new ApiError('ValidationException', 'TableName is required');
+    }
+    let table = this.tables.get(name);
+    if (!table) {
+      table = new Map();
+      this.tables.set(name, table);
+    }
+    return table;
+  }
+
+  private keyOf(key: Item | undefined): string {
+    const value = key?.[this.keyName]?.S;
+    if (value === undefined) {
+      throw new ApiError('ValidationException', `The provided key element does not match the schema (${this.keyName} S required)`);
+    }
+    return value;
+  }
+
+  protected dispatch(operation: string, body: Record<string, any>): unknown {
+    const table = this.table(body.TableName);
+    const values: Item = body.ExpressionAttributeValues ?? {};
+    const names: Record<string, string> = body.ExpressionAttributeNames ?? {};
+    switch (operation) {
+      case 'PutItem': {
+        const key = this.keyOf(body.Item);
+        this.check(body.ConditionExpression, table.get(key), values, names);
+        table.set(key, { ...body.Item });
+        return {};
+      }
+      case 'UpdateItem': {
+        const key = this.keyOf(body.Key);
+        const existing = table.get(key);
+        this.check(body.ConditionExpression, existing, values, names);
+        const item: Item = { ...(existing ?? body.Key) };
+        const set = /^\s*SET\s+(.+)$/i.exec(body.UpdateExpression ?? '');
+        if (!set) {
+          throw new ApiError('ValidationException', `only SET update expressions are supported by the fake: ${body.UpdateExpression}`);
+        }
+        for (const assignment of set[1].split(',')) {
+          const [path, value] = assignment.split('=').map((x) => x.trim());
+          item[names[path] ?? path] = this.value(value, values);
+        }
+        table.set(key, item);
+        return {};
+      }
+      case 'GetItem': {
+        const item = table.get(this.keyOf(body.Key));
+        return item ? { Item: item } : {};
+      }
+      default:
+        throw new ApiError('UnknownOperationException', `operation ${operation} is not implemented by the fake`);
+    }
+  }
+
+  private value(token: string, values: Item): AttributeValue {
+    const v = values[token];
+    if (!v) {
+      throw new ApiError('ValidationException', `An expression attribute value used in expression is not defined; attribute value: ${token}`);
+    }
+    return v;
+  }
+
+  private check(expression: string | undefined, item: Item | undefined, values: Item, names: Record<string, string>): void {
+    if (!expression) {
+      return;
+    }
+    if (!new ConditionParser(expression, item, values, names).evaluate()) {
+      throw new ApiError('ConditionalCheckFailedException', 'The conditional request failed');
+    }
+  }
+}
+
+/** Recursive descent over: expr := and (OR and)*; and := unary (AND unary)*; unary := NOT unary | primary. */
+class ConditionParser {
+  private readonly tokens: string[];
+  private pos = 0;
+
+  constructor(expression: string, private readonly item: Item | undefined, private readonly values: Item, private readonly names: Record<string, string>) {
+    this.tokens = expression.match(/\(|\)|<>|<=|>=|=|<|>|,|[#:]?[A-Za-z_][A-Za-z0-9_]*/g) ?? [];
+  }
+
+  public evaluate(): boolean {
+    const result = this.or();
+    if (this.pos !== this.tokens.length) {
+      throw new ApiError('ValidationException', `Invalid ConditionExpression near "${this.tokens[this.pos]}"`);
+    }
+    return result;
+  }
+
+  private peek(): string | undefined {
+    return this.tokens[this.pos];
+  }
+
+  private next(): string {
+    const token = this.tokens[this.pos++];
+    if (token === undefined) {
+      throw new ApiError('ValidationException', 'Invalid ConditionExpression: unexpected end');
+    }
+    return token;
+  }
+
+  private or(): boolean {
+    let result = this.and();
+    while (this.peek()?.toUpperCase() === 'OR') {
+      this.next();
+      const right = this.and();
+      result = result || right;
+    }
+    return result;
+  }
+
+  private and(): boolean {
+    let result = this.unary();
+    while (this.peek()?.toUpperCase() === 'AND') {
+      this.next();
+      const right = this.unary();
+      result = result && right;
+    }
+    return result;
+  }
+
+  private unary(): boolean {
+    if (this.peek()?.toUpperCase() === 'NOT') {
+      this.next();
+      return !this.unary();
+    }
+    if (this.peek() === '(') {
+      this.next();
+      const result = this.or();
+      this.expect(')');
+      return result;
+    }
+    const first = this.next();
+    if (first === 'attribute_exists' || first === 'attribute_not_exists') {
+      this.expect('(');
+      const path = this.path(this.next());
+      this.expect(')');
+      const exists = this.item !== undefined && this.item[path] !== undefined;
+      return first === 'attribute_exists' ? exists : !exists;
+    }
+    const left = this.operand(first);
+    const op = this.next();
+    const right = this.operand(this.next());
+    return compare(left, op, right);
+  }
+
+  private expect(token: string): void {
+    const got = this.next();
+    if (got !== token) {
+      throw new ApiError('ValidationException', `Invalid ConditionExpression: expected "${token}", got "${got}"`);
+    }
+  }
+
+  private path(token: string): string {
+    return token.startsWith('#') ? this.names[token] : token;
+  }
+
+  private operand(token: string): AttributeValue | undefined {
+    if (token.startsWith(':')) {
+      const v = this.values[token];
+      if (!v) {
+        throw new ApiError('ValidationException', `An expression attribute value used in expression is not defined; attribute value: ${token}`);
+      }
+      return v;
+    }
+    return this.item?.[this.path(token)];
+  }
+}
+
+function compare(a: AttributeValue | undefined, op: string, b: AttributeValue | undefined): boolean {
+  if (a === undefined || b === undefined) {
+    return op === '<>' ? a !== b : false; // comparisons with a missing attribute are false
+  }
+  const x = a.N !== undefined ? Number(a.N) : a.S ?? a.BOOL;
+  const y = b.N !== undefined ? Number(b.N) : b.S ?? b.BOOL;
+  switch (op) {
+    case '=':
+      return x === y;
+    case '<>':
+      return x !== y;
+    case '<':
+      return (x as number) < (y as number);
+    case '<=':
+      return (x as number) <= (y as number);
+    case '>':
+      return (x as number) > (y as number);
+    case '>=':
+      return (x as number) >= (y as number);
+    default:
+      throw new ApiError('ValidationException', `Invalid ConditionExpression: unknown operator ${op}`);
+  }
+}
