@@ -1,7 +1,9 @@
 import { ArnFormat, IResource, Names, RemovalPolicy, Resource, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { CfnCollection } from 'aws-cdk-lib/aws-rekognition';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { FaceEnrollment } from './face-enrollment';
 import { REKOGNITION_NAME, validateName } from './private/validate';
 
 /**
@@ -46,6 +48,19 @@ export interface FaceCollectionProps {
    * @default RemovalPolicy.RETAIN - enrolled faces are hard to gather again
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Face enrolment from S3: uploading `faces/<external-image-id>/<name>.jpg|jpeg|png` indexes the
+   * face; deleting the object removes it (see FaceEnrollment).
+   * @default false
+   */
+  readonly enrollment?: boolean;
+
+  /**
+   * An existing bucket for enrolment pictures. Only with `enrollment`.
+   * @default - a new bucket: encrypted, private, TLS only
+   */
+  readonly enrollmentBucket?: s3.IBucket;
 }
 
 abstract class FaceCollectionBase extends Resource implements IFaceCollection {
@@ -88,6 +103,9 @@ export class FaceCollection extends FaceCollectionBase {
   public readonly collectionId: string;
   public readonly collectionArn: string;
 
+  /** Face enrolment from S3, when turned on. */
+  public readonly enrollment?: FaceEnrollment;
+
   constructor(scope: Construct, id: string, props: FaceCollectionProps = {}) {
     super(scope, id, { physicalName: props.collectionId });
     validateName('collectionId', props.collectionId, 1, 255, REKOGNITION_NAME, '[a-zA-Z0-9_.-]');
@@ -99,5 +117,12 @@ export class FaceCollection extends FaceCollectionBase {
     // Ref (the collection ID) rather than the plain string, so users depend on the collection
     this.collectionId = resource.ref;
     this.collectionArn = resource.attrArn;
+
+    if (props.enrollmentBucket && !props.enrollment) {
+      throw new Error('enrollmentBucket is the bucket of face enrolment; it needs enrollment: true');
+    }
+    if (props.enrollment) {
+      this.enrollment = new FaceEnrollment(this, 'Enrollment', { collection: this, bucket: props.enrollmentBucket });
+    }
   }
 }

@@ -2,9 +2,11 @@ import { Annotations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { Camera, CameraConfig, CameraOptions } from './camera';
 import { FaceCollection, IFaceCollection } from './face-collection';
+import { FaceEnrollment } from './face-enrollment';
 import { FaceMatchRuleOptions, FaceSearchConsumer, FaceSearchConsumerProps, UnknownFaceRuleOptions } from './face-search-consumer';
 import { createRekognitionServiceRole } from './private/service-role';
 import { REKOGNITION_NAME, validateName, validateNumber } from './private/validate';
@@ -81,6 +83,20 @@ export interface FaceStreamPipelineProps {
    * @default - the FaceSearchConsumer defaults
    */
   readonly consumerProps?: FaceSearchConsumerProps;
+
+  /**
+   * Face enrolment from S3 into the pipeline's collection: uploading
+   * `faces/<external-image-id>/<name>.jpg|jpeg|png` indexes the face, deleting the object removes it.
+   * Its events go to the consumer's event bus.
+   * @default false
+   */
+  readonly enrollment?: boolean;
+
+  /**
+   * An existing bucket for enrolment pictures. Only with `enrollment`.
+   * @default - a new bucket: encrypted, private, TLS only
+   */
+  readonly enrollmentBucket?: s3.IBucket;
 }
 
 /**
@@ -100,6 +116,9 @@ export class FaceStreamPipeline extends Construct {
 
   /** The consumer of every camera's data stream; absent with `consumer: false`. */
   public readonly consumer?: FaceSearchConsumer;
+
+  /** Face enrolment from S3; present with `enrollment: true`. */
+  public readonly enrollment?: FaceEnrollment;
 
   private readonly props: FaceStreamPipelineProps;
   private readonly cameraList: Camera[] = [];
@@ -121,6 +140,17 @@ export class FaceStreamPipeline extends Construct {
     }
     if (props.consumer !== false) {
       this.consumer = new FaceSearchConsumer(this, 'Consumer', { encryptionKey: props.encryptionKey, ...props.consumerProps });
+    }
+    if (props.enrollmentBucket && !props.enrollment) {
+      throw new Error('enrollmentBucket is the bucket of face enrolment; it needs enrollment: true');
+    }
+    if (props.enrollment) {
+      this.enrollment = new FaceEnrollment(this, 'Enrollment', {
+        collection: this.collection,
+        bucket: props.enrollmentBucket,
+        eventBus: this.consumer?.eventBus,
+        encryptionKey: props.encryptionKey,
+      });
     }
     this.node.addValidation({ validate: () => this.validateRuleCameras() });
     for (const [i, camera] of (props.cameras ?? []).entries()) {

@@ -1,5 +1,6 @@
 export * from './video-stream';
 export * from './face-collection';
+export * from './face-enrollment';
 export * from './stream-processor';
 export * from './camera';
 export * from './face-search-consumer';

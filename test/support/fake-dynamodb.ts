@@ -74,6 +74,12 @@ export class FakeDynamoDb extends AwsJsonServer {
         table.set(key, item);
         return {};
       }
+      case 'DeleteItem': {
+        const key = this.keyOf(body.Key);
+        this.check(body.ConditionExpression, table.get(key), values, names);
+        table.delete(key);
+        return {};
+      }
       case 'GetItem': {
         const item = table.get(this.keyOf(body.Key));
         return item ? { Item: item } : {};

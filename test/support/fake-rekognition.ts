@@ -35,8 +35,30 @@ export interface FakeProcessor {
 
 const ACCOUNT = '123456789012';
 
+/** What IndexFaces "sees" in an image, scripted per S3 object name. */
+export interface FakeImage {
+  /** Faces in the image (default 1). */
+  readonly faces?: number;
+  /** Why faces are not indexed (e.g. SMALL_BOUNDING_BOX, LOW_SHARPNESS). */
+  readonly unindexedReasons?: string[];
+  /** An error IndexFaces answers with instead (e.g. InvalidImageFormatException). */
+  readonly error?: string;
+}
+
+export interface FakeFace {
+  readonly FaceId: string;
+  readonly ImageId: string;
+  readonly ExternalImageId?: string;
+  readonly CollectionId: string;
+}
+
 export class FakeRekognition extends AwsJsonServer {
   public readonly processors = new Map<string, FakeProcessor>();
+  /** Indexed faces by face id. */
+  public readonly faces = new Map<string, FakeFace>();
+  /** Images by S3 object name. */
+  public readonly images = new Map<string, FakeImage>();
+  private nextFace = 1;
   /** Describes a transition takes to settle. */
   public pollsToSettle = 2;
   /** When set, a start settles in FAILED with this message instead of RUNNING. */
@@ -53,6 +75,8 @@ export class FakeRekognition extends AwsJsonServer {
   public reset(): void {
     super.reset();
     this.processors.clear();
+    this.faces.clear();
+    this.images.clear();
     this.pollsToSettle = 2;
     this.failStartWith = undefined;
     this.stuckStarting = false;
@@ -185,6 +209,39 @@ export class FakeRekognition extends AwsJsonServer {
           delete p.Tags[key];
         }
         return {};
+      }
+      case 'IndexFaces': {
+        if (!body.CollectionId || !body.Image?.S3Object?.Bucket || !body.Image?.S3Object?.Name) {
+          throw new ApiError('InvalidParameterException', 'CollectionId and Image.S3Object are required');
+        }
+        const image = this.images.get(body.Image.S3Object.Name) ?? { faces: 1 };
+        if (image.error) {
+          throw new ApiError(image.error, `scripted ${image.error}`);
+        }
+        const count = image.faces ?? 1;
+        const max = body.MaxFaces ?? 100;
+        const imageId = `image-${this.nextFace}`;
+        const detail = (i: number) => ({ BoundingBox: { Width: 0.3, Height: 0.4, Left: 0.1 * i, Top: 0.1 }, Confidence: 99.9 });
+        if (image.unindexedReasons) {
+          return { FaceRecords: [], UnindexedFaces: Array.from({ length: count }, (_, i) => ({ Reasons: image.unindexedReasons, FaceDetail: detail(i) })) };
+        }
+        const FaceRecords = [];
+        const UnindexedFaces = [];
+        for (let i = 0; i < count; i++) {
+          if (i >= max) {
+            UnindexedFaces.push({ Reasons: ['EXCEEDS_MAX_FACES'], FaceDetail: detail(i) });
+            continue;
+          }
+          const face: FakeFace = { FaceId: `face-${this.nextFace++}`, ImageId: imageId, ExternalImageId: body.ExternalImageId, CollectionId: body.CollectionId };
+          this.faces.set(face.FaceId, face);
+          FaceRecords.push({ Face: { FaceId: face.FaceId, ImageId: imageId, ExternalImageId: face.ExternalImageId, Confidence: 99.9, BoundingBox: detail(i).BoundingBox }, FaceDetail: detail(i) });
+        }
+        return { FaceRecords, UnindexedFaces, FaceModelVersion: '7.0' };
+      }
+      case 'DeleteFaces': {
+        const deleted = (body.FaceIds ?? []).filter((id: string) => this.faces.get(id)?.CollectionId === body.CollectionId);
+        deleted.forEach((id: string) => this.faces.delete(id));
+        return { DeletedFaces: deleted };
       }
       case 'ListTagsForResource':
         return { Tags: this.byArn(body.ResourceArn).Tags };

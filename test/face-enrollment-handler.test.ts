@@ -1,0 +1,202 @@
+/**
+ * Behaviour of the bundled enrolment handler (assets/face-enrollment/index.js) with S3 event
+ * notifications, against local servers speaking Rekognition's (JSON 1.1), S3's (REST-XML),
+ * DynamoDB's and EventBridge's wire protocols, through the real AWS SDK v3 clients.
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import type { S3Event } from 'aws-lambda';
+import { FakeDynamoDb } from './support/fake-dynamodb';
+import { FakeEventBridge } from './support/fake-eventbridge';
+import { FakeRekognition } from './support/fake-rekognition';
+import { FakeS3 } from './support/fake-s3';
+
+const BUNDLE = path.join(__dirname, '..', 'assets', 'face-enrollment', 'index.js');
+const BUCKET = 'faces-bucket';
+const TABLE = 'enrolments';
+
+let rekognition: FakeRekognition;
+let s3: FakeS3;
+let dynamodb: FakeDynamoDb;
+let eventBridge: FakeEventBridge;
+let handler: (event: S3Event) => Promise<void>;
+
+beforeAll(async () => {
+  if (!existsSync(BUNDLE)) {
+    throw new Error(`${BUNDLE} is missing: run "npm run bundle" first`);
+  }
+  rekognition = new FakeRekognition();
+  s3 = new FakeS3();
+  dynamodb = new FakeDynamoDb();
+  eventBridge = new FakeEventBridge();
+  const [r, s, d, e] = await Promise.all([rekognition.start(), s3.start(), dynamodb.start(), eventBridge.start()]);
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_REKOGNITION: r,
+    AWS_ENDPOINT_URL_S3: s,
+    AWS_ENDPOINT_URL_DYNAMODB: d,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: e,
+    S3_FORCE_PATH_STYLE: 'true',
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    COLLECTION_ID: 'staff',
+    TABLE_NAME: TABLE,
+    EVENT_BUS_NAME: 'default',
+    LOG_LEVEL: 'ERROR',
+  });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  handler = require(BUNDLE).handler;
+});
+afterAll(async () => {
+  await Promise.all([rekognition.stop(), s3.stop(), dynamodb.stop(), eventBridge.stop()]);
+});
+beforeEach(() => {
+  for (const fake of [rekognition, s3, dynamodb, eventBridge]) {
+    fake.reset();
+  }
+});
+
+let sequencer = 0x5f1e0000;
+function s3Event(eventName: string, key: string, options: { size?: number; sequencer?: string; encodedKey?: string } = {}): S3Event {
+  sequencer += 1;
+  return {
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: 'eu-west-1',
+        eventTime: new Date().toISOString(),
+        eventName,
+        userIdentity: { principalId: 'AWS:EXAMPLE' },
+        requestParameters: { sourceIPAddress: '127.0.0.1' },
+        responseElements: { 'x-amz-request-id': 'r', 'x-amz-id-2': 'h' },
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: 'enrolment',
+          bucket: { name: BUCKET, ownerIdentity: { principalId: 'o' }, arn: `arn:aws:s3:::${BUCKET}` },
+          object: { key: options.encodedKey ?? key, size: options.size ?? 50_000, eTag: 'e', sequencer: options.sequencer ?? sequencer.toString(16).toUpperCase().padStart(16, '0') },
+        },
+      },
+    ],
+  } as S3Event;
+}
+
+/** Uploads an object: it exists in S3, and S3 notifies the handler. */
+function upload(key: string, options: { size?: number; sequencer?: string; encodedKey?: string; tags?: Record<string, string> } = {}): S3Event {
+  s3.put(BUCKET, key, options.tags);
+  return s3Event('ObjectCreated:Put', key, options);
+}
+
+const eventsOf = (type: string) => eventBridge.events.filter((e) => e.DetailType === type).map((e) => e.Detail);
+
+test('an upload indexes the face under the external image id, tags the object and emits Face Enrolled', async () => {
+  await handler(upload('faces/alice/2024-portrait.jpg', { tags: { owner: 'hr' } }));
+
+  const [call] = rekognition.callsOf('IndexFaces');
+  expect(call.body).toEqual({
+    CollectionId: 'staff',
+    Image: { S3Object: { Bucket: BUCKET, Name: 'faces/alice/2024-portrait.jpg' } },
+    ExternalImageId: 'alice',
+    MaxFaces: 1,
+    QualityFilter: 'AUTO',
+    DetectionAttributes: ['DEFAULT'],
+  });
+  const [face] = [...rekognition.faces.values()];
+  expect(face).toMatchObject({ ExternalImageId: 'alice', CollectionId: 'staff' });
+  expect(eventsOf('Face Enrolled')).toEqual([
+    expect.objectContaining({ collectionId: 'staff', bucket: BUCKET, key: 'faces/alice/2024-portrait.jpg', externalImageId: 'alice', faceId: face.FaceId }),
+  ]);
+  expect(s3.tagsOf(BUCKET, 'faces/alice/2024-portrait.jpg')).toEqual({ 'owner': 'hr', 'face-enrollment': 'enrolled', 'face-id': face.FaceId });
+  expect(dynamodb.items(TABLE)).toEqual([expect.objectContaining({ pk: { S: `${BUCKET}/faces/alice/2024-portrait.jpg` }, status: { S: 'enrolled' }, faceIds: { L: [{ S: face.FaceId }] } })]);
+});
+
+test('a retried S3 event never indexes the same image twice', async () => {
+  const event = upload('faces/alice/a.jpg');
+  await handler(event);
+  await handler(event);
+  await handler(event);
+  expect(rekognition.callsOf('IndexFaces')).toHaveLength(1);
+  expect(rekognition.faces.size).toBe(1);
+  expect(eventsOf('Face Enrolled')).toHaveLength(1);
+});
+
+test('the same event delivered twice at once is indexed once; the loser retries later and then skips', async () => {
+  const event = upload('faces/alice/a.jpg');
+  const results = await Promise.allSettled([handler(event), handler(event)]);
+  const rejected = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+  for (const r of rejected) {
+    expect(String(r.reason)).toMatch(/being enrolled by another invocation/);
+  }
+  await handler(event); // Lambda's retry of the loser
+  expect(rekognition.faces.size).toBe(1);
+  expect(eventsOf('Face Enrolled')).toHaveLength(1);
+});
+
+test('deleting the object deletes exactly the faces indexed from it', async () => {
+  await handler(upload('faces/alice/one.jpg'));
+  await handler(upload('faces/alice/two.png'));
+  const [first, second] = [...rekognition.faces.keys()];
+  await handler(s3Event('ObjectRemoved:Delete', 'faces/alice/one.jpg'));
+  expect(rekognition.callsOf('DeleteFaces').map((c) => c.body)).toEqual([{ CollectionId: 'staff', FaceIds: [first] }]);
+  expect([...rekognition.faces.keys()]).toEqual([second]);
+  expect(eventsOf('Face Removed')).toEqual([expect.objectContaining({ key: 'faces/alice/one.jpg', faceIds: [first] })]);
+  expect(dynamodb.items(TABLE)).toHaveLength(1);
+});
+
+test('overwriting an object replaces its face; a stale delete of the older upload is ignored', async () => {
+  const older = s3Event('ObjectRemoved:Delete', 'faces/bob/b.jpg');
+  await handler(upload('faces/bob/b.jpg'));
+  const [oldFace] = [...rekognition.faces.keys()];
+  await handler(upload('faces/bob/b.jpg'));
+  const [newFace] = [...rekognition.faces.keys()];
+  expect(newFace).not.toBe(oldFace);
+  expect(rekognition.faces.size).toBe(1);
+  await handler(older); // delivered late, older than the second upload
+  expect(rekognition.faces.has(newFace)).toBe(true);
+});
+
+test('URL-encoded keys are decoded', async () => {
+  await handler(upload('faces/bob/my photo.jpeg', { encodedKey: 'faces/bob/my+photo.jpeg' }));
+  expect(rekognition.callsOf('IndexFaces')[0].body.Image.S3Object.Name).toBe('faces/bob/my photo.jpeg');
+});
+
+describe('every failure has a clear reason: a Face Enrollment Failed event and object tags, nothing indexed', () => {
+  test.each([
+    ['no face', 'faces/carol/empty.jpg', { faces: 0 }, 'NoFace', 'no face was found in the image'],
+    ['several faces', 'faces/carol/group.jpg', { faces: 3 }, 'SeveralFaces', 'the image shows 3 faces; upload a picture of one person'],
+    ['a face too small', 'faces/carol/far.jpg', { faces: 1, unindexedReasons: ['SMALL_BOUNDING_BOX'] }, 'FaceTooSmall', 'the face is too small in the image'],
+    ['low quality', 'faces/carol/blur.jpg', { faces: 1, unindexedReasons: ['LOW_SHARPNESS', 'LOW_BRIGHTNESS'] }, 'LowQuality', 'the face was not indexed: LOW_SHARPNESS, LOW_BRIGHTNESS'],
+    ['a format Rekognition cannot read', 'faces/carol/fake.jpg', { error: 'InvalidImageFormatException' }, 'InvalidImageFormat', 'the image format is not supported (JPEG or PNG only)'],
+  ])('%s', async (_name, key, image, code, reason) => {
+    rekognition.images.set(key, image);
+    await handler(upload(key));
+    expect(rekognition.faces.size).toBe(0);
+    expect(eventsOf('Face Enrollment Failed')).toEqual([expect.objectContaining({ key, code, reason: expect.stringContaining(reason) })]);
+    expect(s3.tagsOf(BUCKET, key)).toEqual({ 'face-enrollment': 'failed', 'face-enrollment-reason': expect.stringContaining(reason.replace(/[(),;]/g, ' ').slice(0, 20)) });
+  });
+
+  test.each([
+    ['an unsupported file type', 'faces/dave/photo.gif', {}, 'UnsupportedFormat', '"photo.gif" is not a JPEG or PNG image (.jpg, .jpeg or .png)'],
+    ['an invalid external image id', 'faces/dave smith/photo.jpg', {}, 'InvalidExternalImageId', '"dave smith" is not a valid external image id: 1-255 characters of [a-zA-Z0-9_.-:] are allowed'],
+    ['a key outside the layout', 'faces/photo.jpg', {}, 'InvalidKey', 'faces/photo.jpg: expected faces/<external-image-id>/<name>.jpg|jpeg|png'],
+    ['an image over 15 MB', 'faces/dave/huge.png', { size: 16 * 1024 * 1024 }, 'ImageTooLarge', 'the image is 16777216 bytes; Rekognition reads at most 15728640 bytes from S3'],
+  ])('%s is rejected without calling Rekognition', async (_name, key, options, code, reason) => {
+    await handler(upload(key, options));
+    expect(rekognition.callsOf('IndexFaces')).toHaveLength(0);
+    expect(eventsOf('Face Enrollment Failed')).toEqual([expect.objectContaining({ key, code, reason })]);
+    expect(s3.tagsOf(BUCKET, key)?.['face-enrollment']).toBe('failed');
+  });
+});
+
+test('a throttled Rekognition fails the invocation so that Lambda retries it; the retry enrols once', async () => {
+  rekognition.fail({ operation: 'IndexFaces', type: 'ThrottlingException', message: 'Rate exceeded', times: 3 });
+  const event = upload('faces/erin/e.jpg');
+  await expect(handler(event)).rejects.toThrow(/1 of 1 S3 records not finished: faces\/erin\/e.jpg: ThrottlingException/);
+  expect(rekognition.faces.size).toBe(0);
+  // the claim of the failed attempt is stale for the retry only after a while: simulate that
+  const [item] = dynamodb.items(TABLE);
+  item.claimedAt = { N: String(Date.now() / 1000 - 600) };
+  await handler(event);
+  expect(rekognition.faces.size).toBe(1);
+  expect(eventsOf('Face Enrolled')).toHaveLength(1);
+});
