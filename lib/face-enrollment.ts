@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -12,8 +11,7 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IFaceCollection } from './face-collection';
-
-const ENROLLMENT_ASSET = path.join(__dirname, '..', 'assets', 'face-enrollment');
+import { failureQueue, handlerFunction } from './private/resources';
 
 /** Where enrolment pictures go in the bucket: `faces/<external-image-id>/<name>.jpg|jpeg|png`. */
 const FACES_PREFIX = 'faces/';
@@ -108,27 +106,13 @@ export class FaceEnrollment extends Construct {
       // needed for exact deletion as long as the collection lives
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
-      encryption: key ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED,
-      encryptionMasterKey: key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    this.failureQueue = failureQueue(this, 'FailureQueue', key);
     const eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
 
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.handler = new lambda.Function(this, 'Handler', {
-      description: 'face-stream-pipeline: indexes faces uploaded to S3 into the collection, and removes them on delete',
-      code: lambda.Code.fromAsset(ENROLLMENT_ASSET),
-      handler: 'index.handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      timeout: Duration.minutes(1),
-      logGroup,
+    this.handler = handlerFunction(this, 'Handler', {
+      asset: 'face-enrollment',
+      description: 'indexes faces uploaded to S3 into the collection, and removes them on delete',
+      logRetention: props.logRetention,
       environment: {
         COLLECTION_ID: props.collection.collectionId,
         TABLE_NAME: this.mappingTable.tableName,
@@ -136,9 +120,7 @@ export class FaceEnrollment extends Construct {
         EVENT_SOURCE: 'face-stream-pipeline',
         FACES_PREFIX: FACES_PREFIX,
       },
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(6),
-      onFailure: new SqsDestination(this.failureQueue),
+      extra: { retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new SqsDestination(this.failureQueue) },
     });
 
     props.collection.grant(this.handler, 'rekognition:IndexFaces', 'rekognition:DeleteFaces');

@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration, Lazy, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -10,10 +9,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Camera } from './camera';
+import { failureQueue, handlerFunction } from './private/resources';
 import { REKOGNITION_NAME, validateName, validateNumber } from './private/validate';
-
-/** The bundled consumer handler (scripts/bundle.mjs), shipped in the package. */
-const CONSUMER_ASSET = path.join(__dirname, '..', 'assets', 'face-consumer');
 
 /**
  * Properties of a FaceSearchConsumer.
@@ -198,12 +195,7 @@ export class FaceSearchConsumer extends Construct {
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     this.deadLetterQueue =
       props.deadLetterQueue ??
-      new sqs.Queue(this, 'DeadLetterQueue', {
-        encryption: props.encryptionKey ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED,
-        encryptionMasterKey: props.encryptionKey,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-      });
+failureQueue(this, 'DeadLetterQueue', props.encryptionKey);
     if (window > 0) {
       this.sightingsTable = new dynamodb.Table(this, 'Sightings', {
         partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
@@ -216,19 +208,10 @@ export class FaceSearchConsumer extends Construct {
       });
     }
 
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.handler = new lambda.Function(this, 'Handler', {
-      description: 'face-stream-pipeline: parses Rekognition face search records into EventBridge face events',
-      code: lambda.Code.fromAsset(CONSUMER_ASSET),
-      handler: 'index.handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      timeout: Duration.minutes(1),
-      logGroup,
+    this.handler = handlerFunction(this, 'Handler', {
+      asset: 'face-consumer',
+      description: 'parses Rekognition face search records into EventBridge face events',
+      logRetention: props.logRetention,
       environment: {
         EVENT_BUS_NAME: this.eventBus.eventBusName,
         EVENT_SOURCE: FaceSearchConsumer.EVENT_SOURCE,

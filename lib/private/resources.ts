@@ -1,0 +1,56 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/** The handler bundles built by `npm run bundle` (scripts/bundle.mjs), shipped in the package. */
+export function handlerAsset(name: string): string {
+  return path.join(__dirname, '..', '..', 'assets', name);
+}
+
+export interface HandlerFunctionOptions {
+  /** The folder of assets/ holding the bundle. */
+  readonly asset: string;
+  readonly description: string;
+  readonly environment: Record<string, string>;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** Anything else for lambda.Function (async invoke settings, ...). */
+  readonly extra?: Partial<lambda.FunctionProps>;
+}
+
+/**
+ * A handler function as every construct here makes it: the bundled asset, Node.js 24 on arm64, its
+ * own log group with a retention (so the role needs no AWSLambdaBasicExecutionRole).
+ */
+export function handlerFunction(scope: Construct, id: string, options: HandlerFunctionOptions): lambda.Function {
+  const logGroup = new logs.LogGroup(scope, 'Logs', {
+    retention: options.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  return new lambda.Function(scope, id, {
+    description: `face-stream-pipeline: ${options.description}`,
+    code: lambda.Code.fromAsset(handlerAsset(options.asset)),
+    handler: 'index.handler',
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: 256,
+    timeout: Duration.minutes(1),
+    logGroup,
+    environment: options.environment,
+    ...options.extra,
+  });
+}
+
+/** A queue for what could not be handled: encrypted (SQS-managed or the given key), TLS only, 14 days. */
+export function failureQueue(scope: Construct, id: string, key?: kms.IKey): sqs.Queue {
+  return new sqs.Queue(scope, id, {
+    encryption: key ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED,
+    encryptionMasterKey: key,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+}
