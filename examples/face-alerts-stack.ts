@@ -22,6 +22,8 @@ export class FaceAlertsStack extends Stack {
     this.pipeline = new FaceStreamPipeline(this, 'Faces', {
       cameras: [{ name: 'front-door' }],
       faceMatchThreshold: 90,
+      // upload faces/<person>/<photo>.jpg to the enrolment bucket to enrol a person
+      enrollment: true,
     });
     this.pipeline.addCamera('lobby');
 
@@ -50,6 +52,7 @@ export class FaceAlertsStack extends Stack {
 
     new CfnOutput(this, 'CollectionId', { value: this.pipeline.collection.collectionId });
     new CfnOutput(this, 'AlertTopic', { value: alerts.topicArn });
+    new CfnOutput(this, 'EnrollmentBucket', { value: this.pipeline.enrollment!.bucket.bucketName });
     for (const camera of this.pipeline.cameras) {
       new CfnOutput(this, `${camera.cameraName}-VideoStream`, { value: camera.videoStream.streamName });
       new CfnOutput(this, `${camera.cameraName}-StreamProcessor`, { value: camera.streamProcessor.streamProcessorName });

@@ -2,7 +2,7 @@
 // esbuild, so that a user of the published package synthesizes without esbuild or Docker.
 // Usage: node scripts/bundle.mjs [--quiet]
 import { build } from 'esbuild';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { handlerBuildOptions } from './esbuild-options.mjs';
@@ -20,6 +20,9 @@ for (const name of handlers) {
     outfile: join(outdir, 'index.js'),
     ...handlerBuildOptions,
   });
+  if (name === 'cli') {
+    chmodSync(join(outdir, 'index.js'), 0o755); // the package's bin
+  }
   if (!quiet) {
     const size = statSync(join(outdir, 'index.js')).size;
     console.error(`bundled assets/${name}/index.js (${(size / 1024).toFixed(1)} KiB)`);

@@ -1,0 +1,155 @@
+/**
+ * The bundled producer CLI (assets/cli/index.js, the package's bin) run as a user runs it, in a
+ * child process, against a local Kinesis Video Streams endpoint (GetDataEndpoint + PutMedia).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { FakeKinesisVideo } from './support/fake-kinesis-video';
+import { countClusters, makeMkv } from './support/mkv';
+
+const CLI = path.join(__dirname, '..', 'assets', 'cli', 'index.js');
+let kvs: FakeKinesisVideo;
+let endpoint: string;
+let dir: string;
+let fixture = "";
+let fixtureBytes: Buffer;
+
+beforeAll(async () => {
+  kvs = new FakeKinesisVideo();
+  endpoint = await kvs.start();
+  dir = mkdtempSync(path.join(tmpdir(), 'put-media-'));
+  fixtureBytes = makeMkv({ clusters: 5, framesPerCluster: 10, frameBytes: 2000 });
+  fixture = path.join(dir, 'door.mkv');
+  writeFileSync(fixture, fixtureBytes);
+});
+afterAll(async () => {
+  await kvs.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  kvs.reset();
+  kvs.streams.add('front-door');
+});
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function cli(args: string[], stdin?: Buffer): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: {
+        PATH: process.env.PATH,
+        AWS_ENDPOINT_URL_KINESIS_VIDEO: endpoint,
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'secret',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_CONFIG_FILE: path.join(dir, 'none'),
+        AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    if (stdin) {
+      child.stdin.end(stdin);
+    } else {
+      child.stdin.end();
+    }
+  });
+}
+
+test('the fixture is an MKV with 5 clusters', () => {
+  expect(fixtureBytes.subarray(0, 4).toString('hex')).toBe('1a45dfa3');
+  expect(countClusters(fixtureBytes)).toBe(5);
+});
+
+test('streams a file: the server receives exactly its bytes, signed, with the PutMedia headers', async () => {
+  const run = await cli(['put-media', '--stream', 'front-door', '--file', fixture, '--producer-start-timestamp', '1700000000.25']);
+  expect(run).toMatchObject({ code: 0 });
+  expect(kvs.calls).toEqual(['POST /getDataEndpoint', 'POST /putMedia']);
+  const [session] = kvs.sessions;
+  expect(session.body.equals(fixtureBytes)).toBe(true);
+  expect(session.headers).toMatchObject({
+    'x-amzn-stream-name': 'front-door',
+    'x-amzn-fragment-timecode-type': 'RELATIVE',
+    'x-amzn-producer-start-timestamp': '1700000000.250',
+    'transfer-encoding': 'chunked',
+    'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+  });
+  expect(String(session.headers.authorization)).toMatch(
+    /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/kinesisvideo\/aws4_request, SignedHeaders=[^,]*x-amzn-fragment-timecode-type;x-amzn-producer-start-timestamp;x-amzn-stream-name/,
+  );
+  // not a terminal: plain lines, one per persisted fragment, then a summary
+  expect(run.stderr.match(/^persisted fragment \d+ \(\d+ so far, \d+ bytes sent\)$/gm)).toHaveLength(5);
+  expect(run.stderr).toContain(`done: ${fixtureBytes.length} bytes sent, 5 fragments persisted`);
+});
+
+test('streams standard input, and addresses the stream by ARN', async () => {
+  const arn = 'arn:aws:kinesisvideo:eu-west-1:123456789012:stream/front-door/1700000000000';
+  const run = await cli(['put-media', '--stream', arn, '--timecode-type', 'absolute', '-'], fixtureBytes);
+  expect(run.code).toBe(0);
+  const [session] = kvs.sessions;
+  expect(session.body.equals(fixtureBytes)).toBe(true);
+  expect(session.headers).toMatchObject({ 'x-amzn-stream-arn': arn, 'x-amzn-fragment-timecode-type': 'ABSOLUTE' });
+  expect(session.headers['x-amzn-stream-name']).toBeUndefined();
+});
+
+test('an ERROR acknowledgement exits 4 with the error id and what it means', async () => {
+  kvs.errorId = 4006;
+  kvs.errorAfterFragments = 2;
+  const run = await cli(['put-media', '--stream', 'front-door', fixture]);
+  expect(run.code).toBe(4);
+  expect(run.stderr).toContain('error: ERROR 4006 INVALID_MKV_DATA: The data is not valid MKV. (fragment timecode 2000)');
+});
+
+test('an unknown error id still exits 4 and says where to look', async () => {
+  kvs.errorId = 4999;
+  const run = await cli(['put-media', '--stream', 'front-door', fixture]);
+  expect(run.code).toBe(4);
+  expect(run.stderr).toContain('ERROR 4999 UNKNOWN_ERROR');
+  expect(run.stderr).toContain('an error id this tool does not know');
+});
+
+test('a stream that does not exist exits 2 with the service\'s error', async () => {
+  const run = await cli(['put-media', '--stream', 'back-door', fixture]);
+  expect(run.code).toBe(2);
+  expect(run.stderr).toMatch(/error: GetDataEndpoint for back-door failed: ResourceNotFoundException: The requested stream back-door was not found/);
+});
+
+test('an HTTP error from PutMedia exits 3 with the status and the service\'s message', async () => {
+  kvs.httpError = { status: 403, type: 'NotAuthorizedException', message: 'not allowed to PutMedia' };
+  const run = await cli(['put-media', '--stream', 'front-door', fixture]);
+  expect(run.code).toBe(3);
+  expect(run.stderr).toContain('error: PutMedia answered HTTP 403: not allowed to PutMedia');
+});
+
+test.each([
+  [['put-media', '--stream'], '--stream needs a value'],
+  [['put-media', fixture], '--stream is required: the name or ARN of the Kinesis video stream'],
+  [['put-media', '--stream', 's', '--timecode-type', 'sometimes'], '--timecode-type must be ABSOLUTE or RELATIVE, got "SOMETIMES"'],
+  [['put-media', '--stream', 's', '--producer-start-timestamp', 'yesterday'], '--producer-start-timestamp must be epoch seconds'],
+  [['put-media', '--stream', 's', '--fast'], 'unknown flag --fast (see --help)'],
+  [['upload'], 'unknown command "upload"; the command is put-media (see --help)'],
+  [['put-media', '--stream', 's', '/no/such/file.mkv'], 'cannot read /no/such/file.mkv'],
+])('usage errors exit 1: %j', async (args, message) => {
+  const run = await cli(args);
+  expect(run.code).toBe(1);
+  expect(run.stderr).toContain(message);
+});
+
+test('--help explains every flag and the exit codes', async () => {
+  const run = await cli(['put-media', '--help']);
+  expect(run.code).toBe(0);
+  for (const flag of ['--stream', '--file', '--region', '--timecode-type', '--producer-start-timestamp', '--quiet', '--help']) {
+    expect(run.stdout).toContain(flag);
+  }
+  expect(run.stdout).toMatch(/Exit codes:[\s\S]*0[\s\S]*1[\s\S]*2[\s\S]*3[\s\S]*4/);
+});
