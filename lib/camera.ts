@@ -1,9 +1,10 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { IFaceCollection } from './face-collection';
+import { ack } from './private/nag';
 import { REKOGNITION_NAME, validateName } from './private/validate';
 import { StreamProcessor } from './stream-processor';
 import { IVideoStream, VideoStream } from './video-stream';
@@ -140,7 +141,7 @@ export class Camera extends Construct {
   }
 
   private newDataStream(encryptionKey?: kms.IKey): kinesis.IStream {
-    return new kinesis.Stream(this, 'DataStream', {
+    const stream = new kinesis.Stream(this, 'DataStream', {
       shardCount: 1,
       streamMode: kinesis.StreamMode.PROVISIONED,
       retentionPeriod: Duration.hours(24),
@@ -149,5 +150,11 @@ export class Camera extends Construct {
       // face search results are transient: they are consumed within seconds and kept a day at most
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    if (encryptionKey) {
+      Validations.of(stream).acknowledge(
+        ack('AwsSolutions-KDS3', 'the data stream is encrypted with the customer-managed key asked for with encryptionKey instead of aws/kinesis'),
+      );
+    }
+    return stream;
   }
 }

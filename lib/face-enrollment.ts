@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +11,7 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IFaceCollection } from './face-collection';
+import { ack, ackBasicExecutionRole, ackKeyGrants, ackWildcard } from './private/nag';
 import { failureQueue, handlerFunction } from './private/resources';
 
 /** Where enrolment pictures go in the bucket: `faces/<external-image-id>/<name>.jpg|jpeg|png`. */
@@ -124,19 +125,44 @@ export class FaceEnrollment extends Construct {
     });
 
     props.collection.grant(this.handler, 'rekognition:IndexFaces', 'rekognition:DeleteFaces');
-    // Rekognition reads the picture with the caller's permissions
-    this.bucket.grantRead(this.handler, `${FACES_PREFIX}*`);
+    // Rekognition reads the picture with the caller's permissions; the outcome goes on its tags
     this.handler.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['s3:GetObjectTagging', 's3:PutObjectTagging'],
+        actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:PutObjectTagging'],
         resources: [this.bucket.arnForObjects(`${FACES_PREFIX}*`)],
       }),
     );
+    this.bucket.encryptionKey?.grantDecrypt(this.handler);
     this.mappingTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     eventBus.grantPutEventsTo(this.handler);
 
     const destination = new s3n.LambdaDestination(this.handler);
     this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, { prefix: FACES_PREFIX });
     this.bucket.addEventNotification(s3.EventType.OBJECT_REMOVED, destination, { prefix: FACES_PREFIX });
+
+    if (key) {
+      ackKeyGrants(this.handler.role!);
+    }
+    ackWildcard(
+      this.handler.role!,
+      this.bucket.arnForObjects(`${FACES_PREFIX}*`),
+      'the function reads and tags any picture under faces/ ("<bucket arn>/faces/*"): which pictures will be uploaded is not known at synth time',
+    );
+    Validations.of(this.failureQueue).acknowledge(
+      ack('AwsSolutions-SQS3', 'this queue is the dead-letter destination (on-failure destination) of the enrolment function; it needs no queue of its own'),
+    );
+    if (!props.bucket) {
+      Validations.of(this.bucket).acknowledge(
+        ack('AwsSolutions-S1', 'object-level access to the pictures is audited with CloudTrail data events where needed; server access logs would need a second bucket for a few uploads a day'),
+      );
+    }
+    // aws-cdk-lib's stack-wide bucket notifications handler (its role uses AWSLambdaBasicExecutionRole and cannot be configured)
+    const notifications = Stack.of(this).node.children.find((c) => c.node.id.startsWith('BucketNotificationsHandler'));
+    if (notifications) {
+      ackBasicExecutionRole(
+        notifications,
+        "aws-cdk-lib's bucket notifications handler (a stack singleton this library cannot configure) uses AWSLambdaBasicExecutionRole; it only writes bucket notification configurations at deployment",
+      );
+    }
   }
 }

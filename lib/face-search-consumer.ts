@@ -1,4 +1,4 @@
-import { Duration, Lazy, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Lazy, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Camera } from './camera';
+import { ack, ackKeyGrants } from './private/nag';
 import { failureQueue, handlerFunction } from './private/resources';
 import { REKOGNITION_NAME, validateName, validateNumber } from './private/validate';
 
@@ -224,6 +225,19 @@ failureQueue(this, 'DeadLetterQueue', props.encryptionKey);
         POWERTOOLS_METRICS_NAMESPACE: 'FaceStreamPipeline',
       },
     });
+    if (!props.deadLetterQueue) {
+      Validations.of(this.deadLetterQueue).acknowledge(
+        ack('AwsSolutions-SQS3', "this queue is the consumer's dead-letter queue (malformed records, and the event source mappings' on-failure destination); it needs no queue of its own"),
+      );
+    }
+    if (this.sightingsTable) {
+      Validations.of(this.sightingsTable).acknowledge(
+        ack('AwsSolutions-DDB3', 'sightings live for one de-duplication window (60 s by default) and expire by TTL: there is nothing to recover to a point in time'),
+      );
+    }
+    if (props.encryptionKey) {
+      ackKeyGrants(this.handler.role!);
+    }
     this.eventBus.grantPutEventsTo(this.handler);
     this.deadLetterQueue.grantSendMessages(this.handler);
     this.sightingsTable?.grant(this.handler, 'dynamodb:PutItem', 'dynamodb:UpdateItem');

@@ -42,7 +42,7 @@ beforeAll(async () => {
     COLLECTION_ID: 'staff',
     TABLE_NAME: TABLE,
     EVENT_BUS_NAME: 'default',
-    LOG_LEVEL: 'ERROR',
+    LOG_LEVEL: 'SILENT',
   });
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   handler = require(BUNDLE).handler;

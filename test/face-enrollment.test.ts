@@ -64,14 +64,14 @@ describe('FaceEnrollment', () => {
     const stack = testStack();
     new FaceCollection(stack, 'Faces', { enrollment: true });
     const template = Template.fromStack(stack);
-    const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^FacesEnrollmentHandlerServiceRole') }] } }));
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^FacesEnrollmentHandlerRole') }] } }));
     const statements = stack.resolve(policy.Properties.PolicyDocument.Statement);
     const objects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^FacesEnrollmentBucket/), 'Arn'] }, '/faces/*']] };
     expect(statements).toEqual(
       expect.arrayContaining([
         { Action: ['rekognition:IndexFaces', 'rekognition:DeleteFaces'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Faces/), 'Arn'] } },
-        { Action: ['s3:GetObject*', 's3:GetBucket*', 's3:List*'], Effect: 'Allow', Resource: [{ 'Fn::GetAtt': [expect.stringMatching(/^FacesEnrollmentBucket/), 'Arn'] }, objects] },
-        { Action: ['s3:GetObjectTagging', 's3:PutObjectTagging'], Effect: 'Allow', Resource: objects },
+        { Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:PutObjectTagging'], Effect: 'Allow', Resource: objects },
+        { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^FacesEnrollmentLogs/), 'Arn'] } },
         {
           Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
           Effect: 'Allow',

@@ -83,9 +83,14 @@ describe('FaceSearchConsumer', () => {
     const stack = testStack();
     consumerWith(stack);
     const template = Template.fromStack(stack);
-    const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^ConsumerHandlerServiceRole') }] } }));
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^ConsumerHandlerRole') }] } }));
     const statements = stack.resolve(policy.Properties.PolicyDocument.Statement);
     expect(statements).toEqual([
+        {
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ConsumerLogs/), 'Arn'] },
+        },
         { Action: 'events:PutEvents', Effect: 'Allow', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:eu-west-1:123456789012:event-bus/default']] } },
         { Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ConsumerDeadLetterQueue/), 'Arn'] } },
         { Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: [{ 'Fn::GetAtt': [expect.stringMatching(/^ConsumerSightings/), 'Arn'] }] },

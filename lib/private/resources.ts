@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -31,7 +32,10 @@ export function handlerFunction(scope: Construct, id: string, options: HandlerFu
     retention: options.logRetention ?? logs.RetentionDays.ONE_MONTH,
     removalPolicy: RemovalPolicy.DESTROY,
   });
+  const role = lambdaRole(scope, `${id}Role`, `Runs the face-stream-pipeline function ${scope.node.path}/${id}`);
+  logGroup.grantWrite(role);
   return new lambda.Function(scope, id, {
+    role,
     description: `face-stream-pipeline: ${options.description}`,
     code: lambda.Code.fromAsset(handlerAsset(options.asset)),
     handler: 'index.handler',
@@ -42,6 +46,14 @@ export function handlerFunction(scope: Construct, id: string, options: HandlerFu
     logGroup,
     environment: options.environment,
     ...options.extra,
+  });
+}
+
+/** A role for Lambda with no managed policy: logs are granted on the function's own log group only. */
+export function lambdaRole(scope: Construct, id: string, description: string): iam.Role {
+  return new iam.Role(scope, id, {
+    description: description.slice(0, 1000),
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
   });
 }
 

@@ -1,10 +1,13 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { ack, ackWildcard } from './nag';
+import { lambdaRole } from './resources';
 
 /** The handler bundle built by `npm run bundle` (scripts/bundle.mjs) and shipped in the package. */
 export const STREAM_PROCESSOR_ASSET = path.join(__dirname, '..', '..', 'assets', 'stream-processor');
@@ -42,10 +45,7 @@ export class StreamProcessorProvider extends Construct {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.handlerRole = new iam.Role(this, 'HandlerRole', {
-      description: 'Runs the face-stream-pipeline stream processor custom resource handler',
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    });
+    this.handlerRole = lambdaRole(this, 'HandlerRole', 'Runs the face-stream-pipeline stream processor custom resource handler');
     // Logs go to the one log group above, not to any log group (no AWSLambdaBasicExecutionRole).
     logGroup.grantWrite(this.handlerRole);
 
@@ -71,12 +71,53 @@ export class StreamProcessorProvider extends Construct {
       description: 'face-stream-pipeline: waits for Rekognition stream processors to reach the desired status',
     });
 
+    // The framework's own functions and waiter state machine: roles without managed policies,
+    // logs with a retention.
+    const frameworkLogs = new logs.LogGroup(this, 'FrameworkLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const frameworkOnEventRole = lambdaRole(this, 'FrameworkOnEventRole', 'Runs the provider framework onEvent function of face-stream-pipeline');
+    const frameworkWaiterRole = lambdaRole(this, 'FrameworkWaiterRole', 'Runs the provider framework isComplete and onTimeout functions of face-stream-pipeline');
+    frameworkLogs.grantWrite(frameworkOnEventRole);
+    frameworkLogs.grantWrite(frameworkWaiterRole);
+    const waiterLogs = new logs.LogGroup(this, 'WaiterLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: onEvent,
       isCompleteHandler: isComplete,
       queryInterval: Duration.seconds(10),
       totalTimeout: WAIT_TIMEOUT.plus(Duration.minutes(5)),
+      frameworkOnEventRole,
+      frameworkCompleteAndTimeoutRole: frameworkWaiterRole,
+      logGroup: frameworkLogs,
+      disableWaiterStateMachineLogging: false,
+      waiterStateMachineLogOptions: { destination: waiterLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
+    // aws-cdk-lib's Provider grants lambda:InvokeFunction on "<function arn>:*" (the function's
+    // versions and aliases) for each function it calls, and no other function.
+    const invokes = 'lambda:InvokeFunction on the versions and aliases (":*") of this function only, as granted by aws-cdk-lib\'s custom resource Provider';
+    for (const role of [frameworkOnEventRole, frameworkWaiterRole]) {
+      ackWildcard(role, `${onEvent.functionArn}:*`, invokes);
+      ackWildcard(role, `${isComplete.functionArn}:*`, invokes);
+    }
+    const waiter = provider.node.findChild('waiter-state-machine');
+    // Step Functions' log delivery actions (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery,
+    // DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies,
+    // DescribeLogGroups) support no resource-level permissions: aws-cdk-lib grants them on "*".
+    Validations.of(waiter).acknowledge(
+      ack(
+        'AwsSolutions-IAM5[Resource::*]',
+        'CloudWatch Logs delivery for the waiter state machine: logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies and DescribeLogGroups support no resource-level permissions',
+      ),
+    );
+    for (const framework of ['framework-isComplete', 'framework-onTimeout']) {
+      ackWildcard(waiter, `${(provider.node.findChild(framework) as lambda.IFunction).functionArn}:*`, invokes);
+    }
+    // X-Ray on a state machine that only polls isComplete every 10 seconds costs more than it tells.
+    Validations.of(provider).acknowledge(ack('AwsSolutions-SF2', 'the waiter state machine only polls isComplete; every state change is logged, and failures fail the deployment with the reason'));
     this.serviceToken = provider.serviceToken;
 
     this.processorStatement = new iam.PolicyStatement({
@@ -121,6 +162,13 @@ export class StreamProcessorProvider extends Construct {
       }
     };
     add(this.processorStatement, processorArn);
+    if (processorArn.endsWith('-*')) {
+      ackWildcard(
+        this.policy,
+        processorArn,
+        'a processor with a generated name is matched by "streamprocessor/<its construct-path prefix>-*": the name ends in a hash the handler derives at deploy time, so only the prefix is known at synth time',
+      );
+    }
     add(this.collectionStatement, collectionArn);
     add(this.passRoleStatement, roleArn);
   }

@@ -34,7 +34,7 @@ export async function startHarness(): Promise<Harness> {
     AWS_EC2_METADATA_DISABLED: 'true',
     RETRY_BASE_DELAY_MS: '1',
     RETRY_MAX_DELAY_MS: '5',
-    LOG_LEVEL: 'ERROR',
+    LOG_LEVEL: 'SILENT',
   });
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const handler = require(STREAM_PROCESSOR_BUNDLE) as Handler;

@@ -4,10 +4,10 @@
  */
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
-const ORDER: Record<LogLevel, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
+const ORDER: Record<LogLevel | 'SILENT', number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40, SILENT: 100 };
 
 function threshold(): number {
-  const wanted = (process.env.LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel;
+  const wanted = (process.env.LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel | 'SILENT';
   return ORDER[wanted] ?? ORDER.INFO;
 }
 
