@@ -1,13 +1,36 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { IFaceCollection } from './face-collection';
 import { ack } from './private/nag';
+import { scheduleProcessor, validateSchedule } from './private/processor-schedule';
 import { REKOGNITION_NAME, validateName } from './private/validate';
 import { StreamProcessor } from './stream-processor';
 import { IVideoStream, VideoStream } from './video-stream';
+
+/**
+ * When a camera's stream processor runs: EventBridge Scheduler starts and stops it.
+ */
+export interface ProcessorSchedule {
+  /**
+   * When to start the processor: an EventBridge Scheduler expression, e.g. `cron(0 7 ? * MON-FRI *)`.
+   */
+  readonly start: string;
+
+  /**
+   * When to stop the processor, e.g. `cron(0 19 ? * MON-FRI *)`.
+   */
+  readonly stop: string;
+
+  /**
+   * The time zone of the expressions (IANA name).
+   * @default 'UTC'
+   */
+  readonly timeZone?: string;
+}
 
 /**
  * Options of one camera, for `FaceStreamPipeline.addCamera()`.
@@ -56,6 +79,14 @@ export interface CameraOptions {
    * @default - the pipeline's `dataSharing`, false when used alone
    */
   readonly dataSharing?: boolean;
+
+  /**
+   * Start and stop the stream processor on a schedule, to pay only for the hours it watches. A
+   * deployment still leaves the processor in the `running` state; with a schedule, consider
+   * `running: false` so that a deployment outside the hours does not start it.
+   * @default - the pipeline's `schedule`; none when used alone
+   */
+  readonly schedule?: ProcessorSchedule;
 
   /**
    * A fixed stream processor name (1-128 characters of `[a-zA-Z0-9_.-]`).
@@ -112,6 +143,9 @@ export class Camera extends Construct {
   constructor(scope: Construct, id: string, props: CameraProps) {
     super(scope, id);
     validateName('name', props.name, 1, 64, REKOGNITION_NAME, '[a-zA-Z0-9_.-]');
+    if (props.schedule) {
+      validateSchedule(props.schedule.start, props.schedule.stop);
+    }
     if (props.videoStream && props.videoRetention) {
       throw new Error(`Camera "${props.name}": videoRetention applies to a new video stream only; remove it or remove videoStream`);
     }
@@ -137,6 +171,39 @@ export class Camera extends Construct {
       running: props.running,
       dataSharing: props.dataSharing,
       streamProcessorName: props.streamProcessorName,
+    });
+    if (props.schedule) {
+      scheduleProcessor(this, this.streamProcessor, props.schedule.start, props.schedule.stop, props.schedule.timeZone ?? 'UTC');
+    }
+  }
+
+  /** Bytes of video arriving in the camera's video stream. @default - sum over 5 minutes */
+  public metricVideoBytes(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.videoStream.metricIncomingBytes(props);
+  }
+
+  /** Face search records arriving in the camera's data stream. @default - sum over 5 minutes */
+  public metricRecords(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.dataStream.metricIncomingRecords({ statistic: cloudwatch.Stats.SUM, ...props });
+  }
+
+  /** Age of the oldest unread record of the data stream. @default - maximum over 5 minutes */
+  public metricIteratorAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.dataStream.metricGetRecordsIteratorAgeMilliseconds({ statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /**
+   * 1 while the processor is FAILED (or gone), from the pipeline's health check
+   * (namespace FaceStreamPipeline, dimension StreamProcessor).
+   * @default - maximum over 5 minutes
+   */
+  public metricProcessorFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'FaceStreamPipeline',
+      metricName: 'StreamProcessorFailed',
+      dimensionsMap: { StreamProcessor: this.streamProcessor.streamProcessorName },
+      statistic: cloudwatch.Stats.MAXIMUM,
+      ...props,
     });
   }
 

@@ -1,4 +1,5 @@
 import { Duration, Lazy, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -324,6 +325,66 @@ failureQueue(this, 'DeadLetterQueue', props.encryptionKey);
       eventPattern: { source: [FaceSearchConsumer.EVENT_SOURCE], detailType: [detailType], detail },
       targets: target ? [target] : undefined,
     });
+  }
+
+  /**
+   * A metric the consumer publishes (namespace FaceStreamPipeline, dimension `service` = consumerId):
+   * RecordsProcessed, FacesMatched, UnknownFaces, MalformedRecords, SightingsSuppressed, EventsFailed.
+   * @default - sum over 5 minutes
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'FaceStreamPipeline',
+      metricName,
+      dimensionsMap: { service: this.consumerId },
+      statistic: cloudwatch.Stats.SUM,
+      ...props,
+    });
+  }
+
+  /** Faces that matched someone, sent as events. @default - sum over 5 minutes */
+  public metricFacesMatched(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('FacesMatched', props);
+  }
+
+  /** Faces that matched nobody, sent as events. @default - sum over 5 minutes */
+  public metricUnknownFaces(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('UnknownFaces', props);
+  }
+
+  /** Records sent to the dead-letter queue as malformed. @default - sum over 5 minutes */
+  public metricMalformedRecords(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('MalformedRecords', props);
+  }
+
+  /** Events EventBridge did not take after the retries (their records are retried). @default - sum over 5 minutes */
+  public metricEventsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('EventsFailed', props);
+  }
+
+  /** Sightings not sent again within the de-duplication window. @default - sum over 5 minutes */
+  public metricSightingsSuppressed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('SightingsSuppressed', props);
+  }
+
+  /** Invocation errors of the consumer function. @default - sum over 5 minutes */
+  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metricErrors(props);
+  }
+
+  /** Duration of the consumer function. @default - average over 5 minutes */
+  public metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metricDuration(props);
+  }
+
+  /** Age of the newest record read, across the data streams: how far behind the consumer is. @default - maximum over 5 minutes */
+  public metricIteratorAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metric('IteratorAge', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /** Messages waiting in the dead-letter queue. @default - maximum over 5 minutes */
+  public metricDeadLetterQueueDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, ...props });
   }
 
   /** data stream ARN -> camera name, as JSON, for the handler's CAMERAS variable. */

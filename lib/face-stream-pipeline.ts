@@ -1,13 +1,15 @@
-import { Annotations } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { Camera, CameraConfig, CameraOptions } from './camera';
+import { Camera, CameraConfig, CameraOptions, ProcessorSchedule } from './camera';
 import { FaceCollection, IFaceCollection } from './face-collection';
 import { FaceEnrollment } from './face-enrollment';
 import { FaceMatchRuleOptions, FaceSearchConsumer, FaceSearchConsumerProps, UnknownFaceRuleOptions } from './face-search-consumer';
+import { PipelineMonitoring, validateAlarmPeriod } from './private/pipeline-monitoring';
 import { createRekognitionServiceRole } from './private/service-role';
 import { REKOGNITION_NAME, validateName, validateNumber } from './private/validate';
 
@@ -97,6 +99,44 @@ export interface FaceStreamPipelineProps {
    * @default - a new bucket: encrypted, private, TLS only
    */
   readonly enrollmentBucket?: s3.IBucket;
+
+  /**
+   * Start and stop every camera's processor on a schedule (cameras may set their own).
+   * @default - no schedule: processors follow `running`
+   */
+  readonly schedule?: ProcessorSchedule;
+
+  /**
+   * Alarms: consumer errors, consumer iterator age, dead-letter queue not empty, and per camera no
+   * video, a running processor writing no records while video arrives, and a FAILED processor
+   * (from a health check every 5 minutes).
+   * @default true
+   */
+  readonly alarms?: boolean;
+
+  /**
+   * What the alarms do, for example `new cloudwatch_actions.SnsAction(topic)`.
+   * @default - no action: the alarms are visible in CloudWatch
+   */
+  readonly alarmActions?: cloudwatch.IAlarmAction[];
+
+  /**
+   * How long a camera may send no video before its alarm (whole 5-minute periods, up to a day).
+   * @default Duration.minutes(15)
+   */
+  readonly noVideoAlarmAfter?: Duration;
+
+  /**
+   * How far behind the data streams the consumer may fall before its alarm.
+   * @default Duration.minutes(1)
+   */
+  readonly iteratorAgeAlarmThreshold?: Duration;
+
+  /**
+   * A CloudWatch dashboard: one row per camera, and one for the consumer.
+   * @default false
+   */
+  readonly dashboard?: boolean;
 }
 
 /**
@@ -119,6 +159,14 @@ export class FaceStreamPipeline extends Construct {
 
   /** Face enrolment from S3; present with `enrollment: true`. */
   public readonly enrollment?: FaceEnrollment;
+
+  /** The alarms (empty with `alarms: false`); cameras added later add theirs. */
+  public readonly alarms: cloudwatch.Alarm[];
+
+  /** The dashboard, with `dashboard: true`. */
+  public readonly dashboard?: cloudwatch.Dashboard;
+
+  private readonly monitoring: PipelineMonitoring;
 
   private readonly props: FaceStreamPipelineProps;
   private readonly cameraList: Camera[] = [];
@@ -153,6 +201,20 @@ export class FaceStreamPipeline extends Construct {
       });
     }
     this.node.addValidation({ validate: () => this.validateRuleCameras() });
+    validateAlarmPeriod('noVideoAlarmAfter', props.noVideoAlarmAfter);
+    if (props.alarms === false && props.alarmActions?.length) {
+      throw new Error('alarmActions act on the alarms, which alarms: false leaves out. Remove one of them');
+    }
+    this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
+      alarms: props.alarms ?? true,
+      alarmActions: props.alarmActions ?? [],
+      noVideoAlarmAfter: props.noVideoAlarmAfter ?? Duration.minutes(15),
+      iteratorAgeAlarmThreshold: props.iteratorAgeAlarmThreshold ?? Duration.minutes(1),
+      dashboard: props.dashboard ?? false,
+      consumer: this.consumer,
+    });
+    this.alarms = this.monitoring.alarms;
+    this.dashboard = this.monitoring.dashboard;
     for (const [i, camera] of (props.cameras ?? []).entries()) {
       if (!camera || typeof camera.name !== 'string') {
         throw new Error(`cameras[${i}].name must be a camera name (1-64 characters of [a-zA-Z0-9_.-]), got ${JSON.stringify(camera?.name)}`);
@@ -190,9 +252,11 @@ export class FaceStreamPipeline extends Construct {
       dataStream: options.dataStream,
       videoRetention: options.videoRetention,
       streamProcessorName: options.streamProcessorName,
+      schedule: options.schedule ?? this.props.schedule,
     });
     this.cameraList.push(camera);
     this.consumer?.addCamera(camera);
+    this.monitoring.addCamera(camera, options.running ?? this.props.running);
     if (this.cameraList.length === DEFAULT_PROCESSOR_QUOTA + 1) {
       Annotations.of(this).addWarningV2(
         'cdk-face-stream-pipeline:processorQuota',

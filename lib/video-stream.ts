@@ -1,4 +1,5 @@
 import { ArnFormat, Duration, Fn, IResource, RemovalPolicy, Resource, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { CfnStream } from 'aws-cdk-lib/aws-kinesisvideo';
@@ -45,6 +46,24 @@ export interface IVideoStream extends IResource {
    * Grants the given kinesisvideo actions on this stream.
    */
   grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant;
+
+  /**
+   * A metric of this stream in the AWS/KinesisVideo namespace (dimension StreamName).
+   * @default - sum over 5 minutes
+   */
+  metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Bytes of video arriving through PutMedia (PutMedia.IncomingBytes).
+   * @default - sum over 5 minutes
+   */
+  metricIncomingBytes(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Fragments arriving through PutMedia (PutMedia.IncomingFragments).
+   * @default - sum over 5 minutes
+   */
+  metricIncomingFragments(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
 /**
@@ -122,6 +141,24 @@ abstract class VideoStreamBase extends Resource implements IVideoStream {
 
   public grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
     return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.streamArn] });
+  }
+
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/KinesisVideo',
+      metricName,
+      dimensionsMap: { StreamName: this.streamName },
+      statistic: cloudwatch.Stats.SUM,
+      ...props,
+    }).attachTo(this);
+  }
+
+  public metricIncomingBytes(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('PutMedia.IncomingBytes', props);
+  }
+
+  public metricIncomingFragments(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('PutMedia.IncomingFragments', props);
   }
 }
 

@@ -324,3 +324,105 @@ test('every request is signed with SigV4 for rekognition in the configured Regio
     expect(call.authorization).toMatch(/\/eu-west-1\/rekognition\/aws4_request/);
   }
 });
+
+describe('faults: afterwards the service holds no processor the stack does not know about', () => {
+  /** The physical ids CloudFormation holds after the scenario. */
+  let known: string[];
+  beforeEach(() => {
+    known = [];
+  });
+  afterEach(() => {
+    expect([...h.fake.processors.keys()].sort()).toEqual([...known].sort());
+  });
+
+  test('the service failing mid-create: the half-made processor is removed, and the rollback delete succeeds', async () => {
+    h.fake.fail({ operation: 'StartStreamProcessor', type: 'InternalServerError', message: 'service unavailable', status: 500, times: 100 });
+    const create = event('Create', properties());
+    await expect(run(h.handler, create)).rejects.toThrow(/StartStreamProcessor .* InternalServerError/);
+    // the framework reports the failure with a physical id that is not a processor; rollback deletes it
+    await run(h.handler, event('Delete', properties(), { PhysicalResourceId: `${create.RequestId}-failed` }));
+  });
+
+  test('a failure after create that the clean-up cannot fix is fixed by the rollback delete of the physical id', async () => {
+    h.fake.failStartWith = 'Access denied to Kinesis Video Stream';
+    const create = event('Create', properties());
+    const started = await h.handler.onEvent(create);
+    await expect(run(h.handler, create)).rejects.toThrow(/FAILED: Access denied to Kinesis Video Stream/);
+    await run(h.handler, event('Delete', properties(), { PhysicalResourceId: started.PhysicalResourceId }));
+  });
+
+  test('a throttling storm on every operation is ridden out', async () => {
+    for (const operation of ['CreateStreamProcessor', 'StartStreamProcessor', 'DescribeStreamProcessor', 'StopStreamProcessor', 'DeleteStreamProcessor']) {
+      h.fake.fail({ operation, type: 'ThrottlingException', message: 'Rate exceeded', times: 5 });
+    }
+    const { props, outcome } = await createRunning();
+    expect(outcome.Data.Status).toBe('RUNNING');
+    await run(h.handler, event('Delete', props, { PhysicalResourceId: outcome.PhysicalResourceId }));
+  });
+
+  test('a processor deleted out of band: the stack delete succeeds', async () => {
+    const { props, outcome } = await createRunning();
+    h.fake.processors.delete(outcome.PhysicalResourceId);
+    await run(h.handler, event('Delete', props, { PhysicalResourceId: outcome.PhysicalResourceId }));
+  });
+
+  test('a stack delete while the processor runs stops it first, then deletes it', async () => {
+    const { props, outcome } = await createRunning();
+    await run(h.handler, event('Delete', props, { PhysicalResourceId: outcome.PhysicalResourceId }));
+    expect(h.fake.callsOf('StopStreamProcessor')).toHaveLength(1);
+  });
+
+  test('a replacement that fails leaves the old processor to the stack and removes the new one on rollback', async () => {
+    const { props, outcome } = await createRunning();
+    known = [outcome.PhysicalResourceId];
+    h.fake.failStartWith = 'Collection other-faces not found';
+    const update = event('Update', properties({ CollectionId: 'other-faces' }), { PhysicalResourceId: outcome.PhysicalResourceId, OldResourceProperties: props });
+    const replaced = await h.handler.onEvent(update);
+    await expect(run(h.handler, update)).rejects.toThrow(/Collection other-faces not found/);
+    // rollback: CloudFormation deletes the new physical id and keeps the old one
+    h.fake.failStartWith = undefined;
+    await run(h.handler, event('Delete', properties({ CollectionId: 'other-faces' }), { PhysicalResourceId: replaced.PhysicalResourceId }));
+  });
+});
+
+describe('health check', () => {
+  test('publishes StreamProcessorFailed and StreamProcessorRunning per processor as embedded metrics', async () => {
+    const running = await createRunning();
+    const failing = event('Create', properties({ NamePrefix: 'Stack-Faces-hall-StreamProcessor-625648DC' }));
+    h.fake.failStartWith = 'Access denied to Role';
+    await expect(run(h.handler, failing)).rejects.toThrow(/FAILED/);
+    const failed = [...h.fake.processors.values()].find((p) => p.Status === 'FAILED')!;
+    process.env.PROCESSORS = JSON.stringify([
+      { name: running.outcome.PhysicalResourceId, camera: 'door' },
+      { name: failed.Name, camera: 'hall' },
+      { name: 'Stack-gone-000000000000', camera: 'garage' },
+    ]);
+    const lines: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    let result: any;
+    try {
+      result = await (h.handler as any).health();
+    } finally {
+      log.mockRestore();
+      delete process.env.PROCESSORS;
+    }
+    expect(result.statuses).toEqual({ [running.outcome.PhysicalResourceId]: 'RUNNING', [failed.Name]: 'FAILED', 'Stack-gone-000000000000': 'MISSING' });
+    const emf = lines.map((l) => JSON.parse(l));
+    expect(emf.map((m) => [m.camera, m.StreamProcessorFailed, m.StreamProcessorRunning])).toEqual([
+      ['door', 0, 1],
+      ['hall', 1, 0],
+      ['garage', 1, 0],
+    ]);
+    expect(emf[1]).toMatchObject({ StreamProcessor: failed.Name, statusMessage: 'Access denied to Role' });
+    expect(emf[0]._aws.CloudWatchMetrics[0]).toEqual({
+      Namespace: 'FaceStreamPipeline',
+      Dimensions: [['StreamProcessor']],
+      Metrics: [
+        { Name: 'StreamProcessorFailed', Unit: 'Count' },
+        { Name: 'StreamProcessorRunning', Unit: 'Count' },
+      ],
+    });
+  });
+});

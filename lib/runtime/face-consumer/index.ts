@@ -35,7 +35,8 @@ const config = {
 
 /** Created once per container. */
 const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'face-stream-pipeline' });
-const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'FaceStreamPipeline', serviceName: 'consumer' });
+// the "service" dimension is the consumer id, so that pipelines in one account and Region are told apart
+const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'FaceStreamPipeline', serviceName: config.consumerId || 'consumer' });
 // PutEvents entry failures are retried here; the SDK retries whole calls that were throttled.
 const eventBridge = new EventBridgeClient({ maxAttempts: 3 });
 const sqs = new SQSClient({ maxAttempts: 3 });

@@ -410,3 +410,57 @@ export async function isComplete(event: IsCompleteEvent): Promise<IsCompleteResp
   }
   return { IsComplete: false };
 }
+
+/** A processor the health check watches: its name and its camera. */
+interface WatchedProcessor {
+  readonly name: string;
+  readonly camera: string;
+}
+
+/**
+ * Scheduled health check: reads each processor's status and publishes it as CloudWatch metrics
+ * (embedded metric format in the log, so no cloudwatch:PutMetricData, whose resource can only be
+ * "*"): StreamProcessorFailed (1 when FAILED) and StreamProcessorRunning (1 when RUNNING), with a
+ * StreamProcessor dimension. A processor that went FAILED after the deployment becomes an alarm.
+ */
+export async function health(): Promise<{ statuses: Record<string, string> }> {
+  const processors = JSON.parse(process.env.PROCESSORS ?? '[]') as WatchedProcessor[];
+  const namespace = process.env.METRICS_NAMESPACE ?? 'FaceStreamPipeline';
+  const statuses: Record<string, string> = {};
+  for (const p of processors) {
+    let status = 'UNKNOWN';
+    let message: string | undefined;
+    try {
+      const d = await describe(p.name);
+      status = d?.Status ?? 'MISSING';
+      message = d?.StatusMessage;
+    } catch (error) {
+      log('WARN', 'could not read the stream processor status', { name: p.name, error });
+    }
+    statuses[p.name] = status;
+    const emf = {
+      _aws: {
+        Timestamp: Date.now(),
+        CloudWatchMetrics: [
+          {
+            Namespace: namespace,
+            Dimensions: [['StreamProcessor']],
+            Metrics: [
+              { Name: 'StreamProcessorFailed', Unit: 'Count' },
+              { Name: 'StreamProcessorRunning', Unit: 'Count' },
+            ],
+          },
+        ],
+      },
+      StreamProcessor: p.name,
+      camera: p.camera,
+      status,
+      statusMessage: message,
+      // MISSING (deleted out of band) counts as failed: nothing analyses that camera any more
+      StreamProcessorFailed: status === 'FAILED' || status === 'MISSING' ? 1 : 0,
+      StreamProcessorRunning: status === 'RUNNING' ? 1 : 0,
+    };
+    console.log(JSON.stringify(emf));
+  }
+  return { statuses };
+}
