@@ -11,6 +11,7 @@ import { FaceEnrollment } from './face-enrollment';
 import { FaceMatchRuleOptions, FaceSearchConsumer, FaceSearchConsumerProps, UnknownFaceRuleOptions } from './face-search-consumer';
 import { PipelineMonitoring, validateAlarmPeriod } from './private/pipeline-monitoring';
 import { createRekognitionServiceRole } from './private/service-role';
+import { LIBRARY_VERSION } from './private/version';
 import { REKOGNITION_NAME, validateName, validateNumber } from './private/validate';
 
 /** Rekognition's default quota of stream processors per account and Region. */
@@ -148,6 +149,9 @@ export interface FaceStreamPipelineProps {
  * new FaceStreamPipeline(this, 'Faces', { cameras: [{ name: 'front-door' }] });
  */
 export class FaceStreamPipeline extends Construct {
+  /** The version of this library (cdk-face-stream-pipeline). */
+  public static readonly VERSION: string = LIBRARY_VERSION;
+
   /** The face collection every camera searches. */
   public readonly collection: IFaceCollection;
 

@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { LIBRARY_VERSION } from './version';
 
 /** The handler bundles built by `npm run bundle` (scripts/bundle.mjs), shipped in the package. */
 export function handlerAsset(name: string): string {
@@ -44,7 +45,7 @@ export function handlerFunction(scope: Construct, id: string, options: HandlerFu
     memorySize: 256,
     timeout: Duration.minutes(1),
     logGroup,
-    environment: options.environment,
+    environment: { ...options.environment, LIBRARY_VERSION },
     ...options.extra,
   });
 }

@@ -8,6 +8,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { ack, ackWildcard } from './nag';
 import { lambdaRole } from './resources';
+import { LIBRARY_VERSION } from './version';
 
 /** The handler bundle built by `npm run bundle` (scripts/bundle.mjs) and shipped in the package. */
 export const STREAM_PROCESSOR_ASSET = path.join(__dirname, '..', '..', 'assets', 'stream-processor');
@@ -58,7 +59,7 @@ export class StreamProcessorProvider extends Construct {
       memorySize: 256,
       timeout: Duration.minutes(2),
       logGroup,
-      environment: { LOG_LEVEL: 'INFO' },
+      environment: { LOG_LEVEL: 'INFO', LIBRARY_VERSION },
     };
     const onEvent = new lambda.Function(this, 'OnEvent', {
       ...common,
