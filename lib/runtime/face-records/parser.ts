@@ -100,111 +100,138 @@ function fail(path: string, expected: string, value: unknown): never {
   throw new RecordError(path, `expected ${expected}, got ${show(value)}`);
 }
 
-function obj(value: unknown, path: string): Record<string, unknown> {
+/*
+ * Each check reads `parent[key]` and names the field `${at}.${key}` only when it fails: paths are
+ * built for errors, not for every field of every record (the validator runs on every frame).
+ */
+const join = (at: string, key: string | number) => (typeof key === 'number' ? `${at}[${key}]` : at ? `${at}.${key}` : key);
+type Parent = Record<string, unknown> | unknown[];
+const read = (parent: Parent, key: string | number) => (parent as Record<string | number, unknown>)[key];
+
+function obj(parent: Parent, key: string | number, at: string): Record<string, unknown> {
+  const value = read(parent, key);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    fail(path, 'an object', value);
+    fail(join(at, key), 'an object', value);
   }
   return value as Record<string, unknown>;
 }
 
-function arr(value: unknown, path: string): unknown[] {
+function arr(parent: Parent, key: string, at: string): unknown[] {
+  const value = read(parent, key);
   if (!Array.isArray(value)) {
-    fail(path, 'an array', value);
+    fail(join(at, key), 'an array', value);
   }
   return value;
 }
 
-function str(value: unknown, path: string): string {
+function str(parent: Parent, key: string, at: string, optional = false): void {
+  const value = read(parent, key);
+  if (optional && value === undefined) {
+    return;
+  }
   if (typeof value !== 'string' || value.length === 0) {
-    fail(path, 'a non-empty string', value);
+    fail(join(at, key), 'a non-empty string', value);
   }
-  return value;
 }
 
-function num(value: unknown, path: string, min: number, max: number): number {
+function num(parent: Parent, key: string, at: string, min: number, max: number, optional = false): void {
+  const value = read(parent, key);
+  if (optional && value === undefined) {
+    return;
+  }
   if (typeof value !== 'number' || !(value >= min && value <= max)) {
-    fail(path, `a number ${min}-${max}`, value);
+    fail(join(at, key), `a number ${min}-${max}`, value);
   }
-  return value;
 }
 
-function finite(value: unknown, path: string): number {
+function finite(parent: Parent, key: string, at: string): void {
+  const value = read(parent, key);
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    fail(path, 'a finite number', value);
+    fail(join(at, key), 'a finite number', value);
   }
-  return value;
 }
 
-const optional = <T>(value: unknown, check: (v: unknown) => T): T | undefined => (value === undefined ? undefined : check(value));
-
-function boundingBox(value: unknown, path: string): BoundingBox {
-  const o = obj(value, path);
-  num(o.Width, `${path}.Width`, 0, 1);
-  num(o.Height, `${path}.Height`, 0, 1);
-  finite(o.Left, `${path}.Left`);
-  finite(o.Top, `${path}.Top`);
-  return o as unknown as BoundingBox;
+function boundingBox(parent: Parent, key: string, at: string): void {
+  const box = obj(parent, key, at);
+  const here = join(at, key);
+  num(box, 'Width', here, 0, 1);
+  num(box, 'Height', here, 0, 1);
+  finite(box, 'Left', here);
+  finite(box, 'Top', here);
 }
 
-function detectedFace(value: unknown, path: string): DetectedFace {
-  const o = obj(value, path);
-  boundingBox(o.BoundingBox, `${path}.BoundingBox`);
-  num(o.Confidence, `${path}.Confidence`, 0, 100);
-  if (o.Landmarks !== undefined) {
-    const landmarks = arr(o.Landmarks, `${path}.Landmarks`);
+function detectedFace(parent: Parent, at: string): void {
+  const face = obj(parent, 'DetectedFace', at);
+  const here = join(at, 'DetectedFace');
+  boundingBox(face, 'BoundingBox', here);
+  num(face, 'Confidence', here, 0, 100);
+  if (face.Landmarks !== undefined) {
+    const landmarks = arr(face, 'Landmarks', here);
+    const list = join(here, 'Landmarks');
     for (let i = 0; i < landmarks.length; i++) {
-      const l = obj(landmarks[i], `${path}.Landmarks[${i}]`);
-      str(l.Type, `${path}.Landmarks[${i}].Type`);
-      finite(l.X, `${path}.Landmarks[${i}].X`);
-      finite(l.Y, `${path}.Landmarks[${i}].Y`);
+      const l = obj(landmarks, i, list);
+      if (typeof l.Type !== 'string' || typeof l.X !== 'number' || typeof l.Y !== 'number' || !Number.isFinite(l.X) || !Number.isFinite(l.Y) || l.Type.length === 0) {
+        const at2 = join(list, i);
+        str(l, 'Type', at2);
+        finite(l, 'X', at2);
+        finite(l, 'Y', at2);
+      }
     }
   }
-  optional(o.Pose, (v) => {
-    const p = obj(v, `${path}.Pose`);
-    num(p.Pitch, `${path}.Pose.Pitch`, -180, 180);
-    num(p.Roll, `${path}.Pose.Roll`, -180, 180);
-    num(p.Yaw, `${path}.Pose.Yaw`, -180, 180);
-  });
-  optional(o.Quality, (v) => {
-    const q = obj(v, `${path}.Quality`);
-    num(q.Brightness, `${path}.Quality.Brightness`, 0, 100);
-    num(q.Sharpness, `${path}.Quality.Sharpness`, 0, 100);
-  });
-  return o as unknown as DetectedFace;
+  if (face.Pose !== undefined) {
+    const pose = obj(face, 'Pose', here);
+    const at2 = join(here, 'Pose');
+    num(pose, 'Pitch', at2, -180, 180);
+    num(pose, 'Roll', at2, -180, 180);
+    num(pose, 'Yaw', at2, -180, 180);
+  }
+  if (face.Quality !== undefined) {
+    const quality = obj(face, 'Quality', here);
+    const at2 = join(here, 'Quality');
+    num(quality, 'Brightness', at2, 0, 100);
+    num(quality, 'Sharpness', at2, 0, 100);
+  }
 }
 
-function matchedFace(value: unknown, path: string): MatchedFace {
-  const o = obj(value, path);
-  num(o.Similarity, `${path}.Similarity`, 0, 100);
-  const face = obj(o.Face, `${path}.Face`);
-  str(face.FaceId, `${path}.Face.FaceId`);
-  optional(face.BoundingBox, (v) => boundingBox(v, `${path}.Face.BoundingBox`));
-  optional(face.Confidence, (v) => num(v, `${path}.Face.Confidence`, 0, 100));
-  optional(face.ImageId, (v) => str(v, `${path}.Face.ImageId`));
-  optional(face.ExternalImageId, (v) => str(v, `${path}.Face.ExternalImageId`));
-  return o as unknown as MatchedFace;
+function matchedFace(parent: unknown[], index: number, at: string): void {
+  const match = obj(parent, index, at);
+  const here = join(at, index);
+  num(match, 'Similarity', here, 0, 100);
+  const face = obj(match, 'Face', here);
+  const at2 = join(here, 'Face');
+  str(face, 'FaceId', at2);
+  if (face.BoundingBox !== undefined) {
+    boundingBox(face, 'BoundingBox', at2);
+  }
+  num(face, 'Confidence', at2, 0, 100, true);
+  str(face, 'ImageId', at2, true);
+  str(face, 'ExternalImageId', at2, true);
 }
 
 /** Checks that a parsed JSON value is a face search record; throws RecordError if it is not. */
 export function validateRecord(value: unknown): FaceSearchRecord {
-  const record = obj(value, '(record)');
-  const input = obj(record.InputInformation, 'InputInformation');
-  const kv = obj(input.KinesisVideo, 'InputInformation.KinesisVideo');
-  str(kv.StreamArn, 'InputInformation.KinesisVideo.StreamArn');
-  str(kv.FragmentNumber, 'InputInformation.KinesisVideo.FragmentNumber');
-  num(kv.ServerTimestamp, 'InputInformation.KinesisVideo.ServerTimestamp', 0, 1e11);
-  num(kv.ProducerTimestamp, 'InputInformation.KinesisVideo.ProducerTimestamp', 0, 1e11);
-  num(kv.FrameOffsetInSeconds, 'InputInformation.KinesisVideo.FrameOffsetInSeconds', 0, 86400);
-  const info = obj(record.StreamProcessorInformation, 'StreamProcessorInformation');
-  str(info.Status, 'StreamProcessorInformation.Status');
-  const results = arr(record.FaceSearchResponse, 'FaceSearchResponse');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail('(record)', 'an object', value);
+  }
+  const record = value as Record<string, unknown>;
+  const input = obj(record, 'InputInformation', '');
+  const kv = obj(input, 'KinesisVideo', 'InputInformation');
+  const kvAt = 'InputInformation.KinesisVideo';
+  str(kv, 'StreamArn', kvAt);
+  str(kv, 'FragmentNumber', kvAt);
+  num(kv, 'ServerTimestamp', kvAt, 0, 1e11);
+  num(kv, 'ProducerTimestamp', kvAt, 0, 1e11);
+  num(kv, 'FrameOffsetInSeconds', kvAt, 0, 86400);
+  const info = obj(record, 'StreamProcessorInformation', '');
+  str(info, 'Status', 'StreamProcessorInformation');
+  const results = arr(record, 'FaceSearchResponse', '');
   for (let i = 0; i < results.length; i++) {
-    const path = `FaceSearchResponse[${i}]`;
-    const result = obj(results[i], path);
-    detectedFace(result.DetectedFace, `${path}.DetectedFace`);
-    const matches = arr(result.MatchedFaces, `${path}.MatchedFaces`);
+    const result = obj(results, i, 'FaceSearchResponse');
+    const at = `FaceSearchResponse[${i}]`;
+    detectedFace(result, at);
+    const matches = arr(result, 'MatchedFaces', at);
     for (let j = 0; j < matches.length; j++) {
-      matchedFace(matches[j], `${path}.MatchedFaces[${j}]`);
+      matchedFace(matches, j, join(at, 'MatchedFaces'));
     }
   }
   return record as unknown as FaceSearchRecord;
@@ -308,7 +335,8 @@ export function normaliseRecord(record: FaceSearchRecord, camera: string): FaceE
   const events: FaceEvent[] = new Array(results.length);
   for (let i = 0; i < results.length; i++) {
     const detected = results[i].DetectedFace;
-    const matches = results[i].MatchedFaces.map(toMatch).sort((a, b) => b.similarity - a.similarity);
+    const found = results[i].MatchedFaces;
+    const matches = found.length === 0 ? [] : found.length === 1 ? [toMatch(found[0])] : found.map(toMatch).sort((a, b) => b.similarity - a.similarity);
     const face: { -readonly [K in keyof FaceEvent['face']]: FaceEvent['face'][K] } = {
       boundingBox: box(detected.BoundingBox),
       confidence: detected.Confidence,
