@@ -2,7 +2,7 @@
  * The bundled producer CLI (assets/cli/index.js, the package's bin) run as a user runs it, in a
  * child process, against a local Kinesis Video Streams endpoint (GetDataEndpoint + PutMedia).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -152,4 +152,34 @@ test('--help explains every flag and the exit codes', async () => {
     expect(run.stdout).toContain(flag);
   }
   expect(run.stdout).toMatch(/Exit codes:[\s\S]*0[\s\S]*1[\s\S]*2[\s\S]*3[\s\S]*4/);
+});
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+(hasScript ? test : test.skip)('on a terminal, a progress bar with bytes sent and fragments persisted', async () => {
+  // util-linux script(1) gives the CLI a pseudo-terminal, as a person's shell would; spawned
+  // asynchronously, since the local endpoint answers from this process
+  const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} put-media --stream front-door ${JSON.stringify(fixture)}`;
+  const run = await new Promise<{ code: number | null; screen: string }>((resolve) => {
+    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH,
+        AWS_ENDPOINT_URL_KINESIS_VIDEO: endpoint,
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'secret',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_CONFIG_FILE: path.join(dir, 'none'),
+        AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
+      },
+    });
+    let screen = '';
+    child.stdout.on('data', (d) => (screen += d));
+    child.on('close', (code) => resolve({ code, screen }));
+  });
+  expect(run.code).toBe(0);
+  expect(run.screen).toMatch(/\r\[[#.]{30}\] \d+\.\d MB of 0\.1 MB sent, \d+ fragments persisted/);
+  expect(run.screen).toContain(`done: ${fixtureBytes.length} bytes sent, 5 fragments persisted`);
+  expect(run.screen).not.toMatch(/^persisted fragment/m);
 });

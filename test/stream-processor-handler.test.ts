@@ -426,3 +426,22 @@ describe('health check', () => {
     });
   });
 });
+
+describe('the contract, for callers other than the construct', () => {
+  test('without NamePrefix or Name, the generated name starts with the logical resource id', async () => {
+    const props = properties();
+    delete props.NamePrefix;
+    const outcome = await run(h.handler, event('Create', props));
+    expect(outcome.PhysicalResourceId).toMatch(/^FacesfrontdoorStreamProcessor58A0293B-[0-9a-f]{12}$/);
+  });
+
+  test('an isComplete event without onEvent\'s WaitDeadline times out from the processor\'s last status change', async () => {
+    h.fake.stuckStarting = true;
+    const create = event('Create', properties({ WaitTimeoutSeconds: '1' }));
+    const { PhysicalResourceId } = await h.handler.onEvent(create);
+    const bare = { ...create, PhysicalResourceId }; // no WaitDeadline
+    expect(await h.handler.isComplete(bare)).toEqual({ IsComplete: false });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await expect(h.handler.isComplete(bare)).rejects.toThrow(/Timed out after 1s waiting for stream processor "[^"]+" to become RUNNING: it is still STARTING/);
+  });
+});

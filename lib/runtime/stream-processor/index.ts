@@ -89,6 +89,8 @@ async function describe(name: string): Promise<DescribeStreamProcessorCommandOut
  * same name (so a retried create adopts its own processor), a replacement gets a new one.
  */
 export function generatedName(event: CloudFormationEvent, prefix: string): string {
+  // without a NamePrefix, the logical id (its characters outside the name pattern dropped)
+  prefix = prefix || (event.LogicalResourceId ?? '').replace(/[^a-zA-Z0-9_.\-]/g, '').slice(0, 100) || 'StreamProcessor';
   const hash = createHash('sha256')
     .update(`${event.StackId}|${event.LogicalResourceId}|${event.RequestId}`)
     .digest('hex')
@@ -324,8 +326,17 @@ export async function onEvent(event: CloudFormationEvent): Promise<OnEventRespon
   }
 }
 
-function timedOut(event: IsCompleteEvent): boolean {
-  return typeof event.WaitDeadline === 'number' && Date.now() > event.WaitDeadline;
+/**
+ * Past the wait deadline: the one onEvent set, or, for a caller that did not pass onEvent's answer
+ * on, WaitTimeoutSeconds after the processor's last status change.
+ */
+function timedOut(event: IsCompleteEvent, existing?: DescribeStreamProcessorCommandOutput): boolean {
+  if (typeof event.WaitDeadline === 'number') {
+    return Date.now() > event.WaitDeadline;
+  }
+  const since = existing?.LastUpdateTimestamp?.getTime() ?? existing?.CreationTimestamp?.getTime();
+  const seconds = Number((event.ResourceProperties ?? {}).WaitTimeoutSeconds ?? 1500);
+  return since !== undefined && Date.now() > since + seconds * 1000;
 }
 
 function waitSeconds(event: IsCompleteEvent): string {
@@ -360,7 +371,7 @@ async function deleteComplete(event: IsCompleteEvent): Promise<IsCompleteRespons
   } else if (status === 'RUNNING') {
     await stop(name);
   }
-  if (timedOut(event)) {
+  if (timedOut(event, existing)) {
     throw new Error(
       `Timed out after ${waitSeconds(event)}s waiting to delete stream processor "${name}": it is still ${status}` +
         (existing.StatusMessage ? ` (${existing.StatusMessage})` : '') +
@@ -402,7 +413,7 @@ export async function isComplete(event: IsCompleteEvent): Promise<IsCompleteResp
         'Check that the service role can read the video stream and write to the data stream, and that the collection exists.',
     );
   }
-  if (timedOut(event)) {
+  if (timedOut(event, existing)) {
     throw new Error(
       `Timed out after ${waitSeconds(event)}s waiting for stream processor "${name}" to become ${desired}: it is still ${status}` +
         (existing.StatusMessage ? ` (${existing.StatusMessage})` : ''),

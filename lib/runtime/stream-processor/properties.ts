@@ -15,6 +15,7 @@ export interface ProcessorTag {
 export interface ProcessorProperties {
   /** A fixed processor name; absent means "generate one from NamePrefix". */
   readonly Name?: string;
+  /** Empty means "the logical resource id". */
   readonly NamePrefix: string;
   readonly KinesisVideoStreamArn: string;
   readonly KinesisDataStreamArn: string;
@@ -109,9 +110,9 @@ export function readProperties(raw: Record<string, unknown> | undefined): Proces
   if (name !== undefined && (typeof name !== 'string' || !NAME_PATTERN.test(name))) {
     throw new PropertyError(`ResourceProperties.Name: expected 1-128 characters of [a-zA-Z0-9_.-], got ${show(name)}`);
   }
-  const prefix = raw.NamePrefix === undefined ? undefined : raw.NamePrefix;
-  if (name === undefined && (typeof prefix !== 'string' || !/^[a-zA-Z0-9_.\-]{1,100}$/.test(prefix))) {
-    throw new PropertyError(`ResourceProperties.NamePrefix: expected 1-100 characters of [a-zA-Z0-9_.-] when Name is not given, got ${show(prefix)}`);
+  const prefix = raw.NamePrefix === undefined || raw.NamePrefix === '' ? undefined : raw.NamePrefix;
+  if (prefix !== undefined && (typeof prefix !== 'string' || !/^[a-zA-Z0-9_.\-]{1,100}$/.test(prefix))) {
+    throw new PropertyError(`ResourceProperties.NamePrefix: expected 1-100 characters of [a-zA-Z0-9_.-], got ${show(prefix)}`);
   }
   return {
     Name: name as string | undefined,
