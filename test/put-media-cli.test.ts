@@ -33,6 +33,20 @@ beforeEach(() => {
   kvs.streams.add('front-door');
 });
 
+/** The CLI's environment: the local endpoint, static credentials, no profile files. */
+function cliEnv(): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    AWS_ENDPOINT_URL_KINESIS_VIDEO: endpoint,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: path.join(dir, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
+  };
+}
+
 interface Run {
   readonly code: number | null;
   readonly stdout: string;
@@ -42,16 +56,7 @@ interface Run {
 function cli(args: string[], stdin?: Buffer): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: {
-        PATH: process.env.PATH,
-        AWS_ENDPOINT_URL_KINESIS_VIDEO: endpoint,
-        AWS_REGION: 'eu-west-1',
-        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-        AWS_SECRET_ACCESS_KEY: 'secret',
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_CONFIG_FILE: path.join(dir, 'none'),
-        AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
-      },
+      env: cliEnv(),
     });
     let stdout = '';
     let stderr = '';
@@ -163,16 +168,7 @@ const hasScript = spawnSync('script', ['--version']).status === 0;
   const run = await new Promise<{ code: number | null; screen: string }>((resolve) => {
     const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH,
-        AWS_ENDPOINT_URL_KINESIS_VIDEO: endpoint,
-        AWS_REGION: 'eu-west-1',
-        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-        AWS_SECRET_ACCESS_KEY: 'secret',
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_CONFIG_FILE: path.join(dir, 'none'),
-        AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
-      },
+      env: cliEnv(),
     });
     let screen = '';
     child.stdout.on('data', (d) => (screen += d));
