@@ -155,6 +155,20 @@ test('overwriting an object replaces its face; a stale delete of the older uploa
   expect(rekognition.faces.has(newFace)).toBe(true);
 });
 
+test('an overwrite whose first attempt died before deleting the old face deletes it on the retry', async () => {
+  await handler(upload('faces/bob/b.jpg'));
+  const [oldFace] = [...rekognition.faces.keys()];
+  const overwrite = upload('faces/bob/b.jpg');
+  rekognition.fail({ operation: 'DeleteFaces', type: 'ThrottlingException', message: 'Rate exceeded', times: 3 });
+  await expect(handler(overwrite)).rejects.toThrow(/DeleteFaces|ThrottlingException/);
+  expect(rekognition.faces.has(oldFace)).toBe(true);
+  const [item] = dynamodb.items(TABLE);
+  item.claimedAt = { N: String(Date.now() / 1000 - 600) }; // the claim of the dead attempt went stale
+  await handler(overwrite);
+  expect(rekognition.faces.has(oldFace)).toBe(false);
+  expect(rekognition.faces.size).toBe(1);
+});
+
 test('URL-encoded keys are decoded', async () => {
   await handler(upload('faces/bob/my photo.jpeg', { encodedKey: 'faces/bob/my+photo.jpeg' }));
   expect(rekognition.callsOf('IndexFaces')[0].body.Image.S3Object.Name).toBe('faces/bob/my photo.jpeg');

@@ -112,6 +112,8 @@ interface MappingItem {
   readonly sequencer: string;
   readonly status: string;
   readonly faceIds: string[];
+  /** Faces of the picture this upload overwrote, still to delete. */
+  readonly replacedFaceIds: string[];
   readonly claimedAt: number;
 }
 
@@ -124,6 +126,7 @@ async function readMapping(o: ObjectRef): Promise<MappingItem | undefined> {
     sequencer: Item.sequencer?.S ?? '',
     status: Item.status?.S ?? '',
     faceIds: Item.faceIds?.L?.map((v) => v.S ?? '').filter(Boolean) ?? [],
+    replacedFaceIds: Item.replacedFaceIds?.L?.map((v) => v.S ?? '').filter(Boolean) ?? [],
     claimedAt: Number(Item.claimedAt?.N ?? 0),
   };
 }
@@ -174,7 +177,7 @@ async function deleteFaces(faceIds: string[]): Promise<void> {
 }
 
 /** Claims the object for this upload; false when it was handled already (a retried event). */
-async function claim(o: ObjectRef, externalImageId: string | undefined): Promise<boolean> {
+async function claim(o: ObjectRef, externalImageId: string | undefined, replacedFaceIds: string[]): Promise<boolean> {
   const now = Date.now() / 1000;
   try {
     await dynamodb.send(
@@ -186,6 +189,8 @@ async function claim(o: ObjectRef, externalImageId: string | undefined): Promise
           status: { S: 'indexing' },
           claimedAt: { N: String(now) },
           externalImageId: { S: externalImageId ?? '' },
+          // kept in the claim, so that a retry after a crash still deletes them
+          replacedFaceIds: { L: replacedFaceIds.map((id) => ({ S: id })) },
         },
         ConditionExpression: 'attribute_not_exists(pk) OR sequencer < :seq OR (sequencer = :seq AND #status = :indexing AND claimedAt < :stale)',
         ExpressionAttributeNames: { '#status': 'status' },
@@ -267,14 +272,14 @@ async function enrol(o: ObjectRef): Promise<void> {
     log('INFO', 'skipping a stale upload event: the key was written since', { bucket: o.bucket, key: o.key });
     return;
   }
-  if (!(await claim(o, externalImageId))) {
+  // an overwrite of the same key replaces the faces of the previous picture (or, on a retry of
+  // this upload, the faces its first attempt recorded as replaced)
+  const replaced = !previous ? [] : previous.sequencer < o.sequencer ? previous.faceIds : previous.replacedFaceIds;
+  if (!(await claim(o, externalImageId, replaced))) {
     log('INFO', 'skipping a repeated upload event: already handled', { bucket: o.bucket, key: o.key });
     return;
   }
-  // an overwrite of the same key replaces the faces of the previous picture
-  if (previous && previous.sequencer < o.sequencer && previous.faceIds.length > 0) {
-    await deleteFaces(previous.faceIds);
-  }
+  await deleteFaces(replaced);
   if (!rejection && o.size > MAX_IMAGE_BYTES) {
     rejection = new EnrollmentRejected('ImageTooLarge', `the image is ${o.size} bytes; Rekognition reads at most ${MAX_IMAGE_BYTES} bytes from S3`);
   }
