@@ -1,14 +1,12 @@
-import { Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { Camera } from '../camera';
 import { FaceSearchConsumer } from '../face-search-consumer';
-import { handlerAsset, lambdaRole } from './resources';
+import { handlerFunction, lambdaRole, retainedLogGroup } from './resources';
 
 export interface PipelineMonitoringProps {
   readonly alarms: boolean;
@@ -133,17 +131,13 @@ export class PipelineMonitoring extends Construct {
    * sends no event for it.
    */
   private healthCheck(): iam.Role {
-    const logGroup = new logs.LogGroup(this, 'HealthCheckLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const logGroup = retainedLogGroup(this, 'HealthCheckLogs');
     const role = lambdaRole(this, 'HealthCheckRole', 'Reads the status of the face-stream-pipeline stream processors');
     logGroup.grantWrite(role);
-    const fn = new lambda.Function(this, 'HealthCheck', {
-      description: 'face-stream-pipeline: publishes the status of every stream processor as a metric',
-      code: lambda.Code.fromAsset(handlerAsset('stream-processor')),
+    const fn = handlerFunction(this, 'HealthCheck', {
+      asset: 'stream-processor',
       handler: 'index.health',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      timeout: Duration.minutes(1),
+      description: 'publishes the status of every stream processor as a metric',
       role,
       logGroup,
       environment: {

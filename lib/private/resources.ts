@@ -20,8 +20,19 @@ export interface HandlerFunctionOptions {
   readonly environment: Record<string, string>;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
-  /** Anything else for lambda.Function (async invoke settings, ...). */
+  /** The exported function of the bundle. @default 'index.handler' */
+  readonly handler?: string;
+  /** A role shared with other functions. @default - a new role, granted the log group */
+  readonly role?: iam.IRole;
+  /** A log group shared with other functions. @default - a new one, `Logs` in `scope` */
+  readonly logGroup?: logs.ILogGroup;
+  /** Anything else for lambda.Function (timeout, async invoke settings, ...). */
   readonly extra?: Partial<lambda.FunctionProps>;
+}
+
+/** A log group with a retention (one month by default), deleted with the stack. */
+export function retainedLogGroup(scope: Construct, id: string, retention = logs.RetentionDays.ONE_MONTH): logs.LogGroup {
+  return new logs.LogGroup(scope, id, { retention, removalPolicy: RemovalPolicy.DESTROY });
 }
 
 /**
@@ -29,17 +40,17 @@ export interface HandlerFunctionOptions {
  * own log group with a retention (so the role needs no AWSLambdaBasicExecutionRole).
  */
 export function handlerFunction(scope: Construct, id: string, options: HandlerFunctionOptions): lambda.Function {
-  const logGroup = new logs.LogGroup(scope, 'Logs', {
-    retention: options.logRetention ?? logs.RetentionDays.ONE_MONTH,
-    removalPolicy: RemovalPolicy.DESTROY,
-  });
-  const role = lambdaRole(scope, `${id}Role`, `Runs the face-stream-pipeline function ${scope.node.path}/${id}`);
-  logGroup.grantWrite(role);
+  const logGroup = options.logGroup ?? retainedLogGroup(scope, 'Logs', options.logRetention);
+  let role = options.role;
+  if (!role) {
+    role = lambdaRole(scope, `${id}Role`, `Runs the face-stream-pipeline function ${scope.node.path}/${id}`);
+    logGroup.grantWrite(role);
+  }
   return new lambda.Function(scope, id, {
     role,
     description: `face-stream-pipeline: ${options.description}`,
     code: lambda.Code.fromAsset(handlerAsset(options.asset)),
-    handler: 'index.handler',
+    handler: options.handler ?? 'index.handler',
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: 256,

@@ -1,17 +1,11 @@
-import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { ack, ackWildcard } from './nag';
-import { lambdaRole } from './resources';
-import { LIBRARY_VERSION } from './version';
-
-/** The handler bundle built by `npm run bundle` (scripts/bundle.mjs) and shipped in the package. */
-export const STREAM_PROCESSOR_ASSET = path.join(__dirname, '..', '..', 'assets', 'stream-processor');
+import { handlerFunction, lambdaRole, retainedLogGroup } from './resources';
 
 /** How long isComplete may wait for a processor before failing with the state it is stuck in. */
 export const WAIT_TIMEOUT = Duration.minutes(25);
@@ -42,50 +36,37 @@ export class StreamProcessorProvider extends Construct {
   private constructor(scope: Construct, id: string) {
     super(scope, id);
 
-    const logGroup = new logs.LogGroup(this, 'HandlerLogs', {
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const logGroup = retainedLogGroup(this, 'HandlerLogs');
     this.handlerRole = lambdaRole(this, 'HandlerRole', 'Runs the face-stream-pipeline stream processor custom resource handler');
     // Logs go to the one log group above, not to any log group (no AWSLambdaBasicExecutionRole).
     logGroup.grantWrite(this.handlerRole);
 
-    const code = lambda.Code.fromAsset(STREAM_PROCESSOR_ASSET);
     const common = {
-      code,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      asset: 'stream-processor',
       role: this.handlerRole,
-      memorySize: 256,
-      timeout: Duration.minutes(2),
       logGroup,
-      environment: { LOG_LEVEL: 'INFO', LIBRARY_VERSION },
+      environment: { LOG_LEVEL: 'INFO' },
+      extra: { timeout: Duration.minutes(2) },
     };
-    const onEvent = new lambda.Function(this, 'OnEvent', {
+    const onEvent = handlerFunction(this, 'OnEvent', {
       ...common,
       handler: 'index.onEvent',
-      description: 'face-stream-pipeline: creates, starts, updates, stops and deletes Rekognition stream processors',
+      description: 'creates, starts, updates, stops and deletes Rekognition stream processors',
     });
-    const isComplete = new lambda.Function(this, 'IsComplete', {
+    const isComplete = handlerFunction(this, 'IsComplete', {
       ...common,
       handler: 'index.isComplete',
-      description: 'face-stream-pipeline: waits for Rekognition stream processors to reach the desired status',
+      description: 'waits for Rekognition stream processors to reach the desired status',
     });
 
     // The framework's own functions and waiter state machine: roles without managed policies,
     // logs with a retention.
-    const frameworkLogs = new logs.LogGroup(this, 'FrameworkLogs', {
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const frameworkLogs = retainedLogGroup(this, 'FrameworkLogs');
     const frameworkOnEventRole = lambdaRole(this, 'FrameworkOnEventRole', 'Runs the provider framework onEvent function of face-stream-pipeline');
     const frameworkWaiterRole = lambdaRole(this, 'FrameworkWaiterRole', 'Runs the provider framework isComplete and onTimeout functions of face-stream-pipeline');
     frameworkLogs.grantWrite(frameworkOnEventRole);
     frameworkLogs.grantWrite(frameworkWaiterRole);
-    const waiterLogs = new logs.LogGroup(this, 'WaiterLogs', {
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const waiterLogs = retainedLogGroup(this, 'WaiterLogs');
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: onEvent,
       isCompleteHandler: isComplete,
