@@ -19,7 +19,7 @@ import { EventBridgeClient, PutEventsCommand, PutEventsRequestEntry } from '@aws
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { FaceEvent, parseFaceRecord, RecordError } from '../face-records/parser';
-import { errorName, isRetryable, retryOptionsFromEnv } from '../shared/retry';
+import { backoff, errorName, isRetryable, retryOptionsFromEnv } from '../shared/retry';
 
 const env = process.env;
 const config = {
@@ -181,7 +181,12 @@ async function dedupe(sightings: Sighting[], outcome: Outcome): Promise<Sighting
   const byKey = new Map<string, Sighting[]>();
   for (const s of sightings) {
     const key = sightingKey(s.event);
-    byKey.set(key, [...(byKey.get(key) ?? []), s]);
+    const chain = byKey.get(key);
+    if (chain) {
+      chain.push(s);
+    } else {
+      byKey.set(key, [s]);
+    }
   }
   const keep = new Set<Sighting>();
   await Promise.all(
@@ -261,8 +266,7 @@ async function putChunk(chunk: Pending[]): Promise<Pending[]> {
   const retry = retryOptionsFromEnv();
   for (let attempt = 1; attempt <= ENTRY_ATTEMPTS && pending.length > 0; attempt++) {
     if (attempt > 1) {
-      const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 2));
-      await new Promise((resolve) => setTimeout(resolve, cap / 2 + Math.random() * (cap / 2)));
+      await backoff(attempt - 1, retry);
     }
     try {
       const response = await eventBridge.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }));

@@ -71,6 +71,17 @@ export function retryOptionsFromEnv(): RetryOptions {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** The wait before retry number `retry` (1 for the first): capped exponential, with jitter over its upper half. */
+export function backoffDelay(retry: number, options: RetryOptions): number {
+  const cap = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (retry - 1));
+  return Math.round(cap / 2 + Math.random() * (cap / 2));
+}
+
+/** Waits the backoff delay of retry number `retry`. */
+export function backoff(retry: number, options: RetryOptions): Promise<void> {
+  return sleep(backoffDelay(retry, options));
+}
+
 export async function withRetry<T>(
   operation: string,
   fn: () => Promise<T>,
@@ -84,8 +95,7 @@ export async function withRetry<T>(
       if (!isRetryable(error) || attempt >= options.attempts) {
         throw error;
       }
-      const cap = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
-      const delayMs = Math.round(cap / 2 + Math.random() * (cap / 2));
+      const delayMs = backoffDelay(attempt, options);
       onRetry?.(operation, attempt, error, delayMs);
       await sleep(delayMs);
     }

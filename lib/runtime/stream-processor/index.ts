@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-rekognition';
 import { log } from '../shared/log';
 import { errorName, retryOptionsFromEnv, withRetry } from '../shared/retry';
-import { NAME_PATTERN, ProcessorProperties, ProcessorTag, readProperties, replacementChanges } from './properties';
+import { DEFAULT_WAIT_TIMEOUT_SECONDS, NAME_PATTERN, ProcessorProperties, ProcessorTag, readProperties, replacementChanges } from './properties';
 
 /** Created once per container. Retries are ours (see retry.ts), so the SDK makes one attempt. */
 const rekognition = new RekognitionClient({ maxAttempts: 1 });
@@ -288,7 +288,7 @@ async function update(event: CloudFormationEvent, props: ProcessorProperties): P
 
 async function remove(event: CloudFormationEvent, props: ProcessorProperties | undefined): Promise<OnEventResponse> {
   const name = event.PhysicalResourceId ?? '';
-  const waitDeadline = Date.now() + (props?.WaitTimeoutSeconds ?? 1500) * 1000;
+  const waitDeadline = Date.now() + (props?.WaitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS) * 1000;
   if (!NAME_PATTERN.test(name)) {
     // a create that failed before naming a processor: nothing was made
     log('INFO', 'nothing to delete: the physical id is not a processor name', { name });
@@ -335,13 +335,13 @@ function timedOut(event: IsCompleteEvent, existing?: DescribeStreamProcessorComm
     return Date.now() > event.WaitDeadline;
   }
   const since = existing?.LastUpdateTimestamp?.getTime() ?? existing?.CreationTimestamp?.getTime();
-  const seconds = Number((event.ResourceProperties ?? {}).WaitTimeoutSeconds ?? 1500);
+  const seconds = Number((event.ResourceProperties ?? {}).WaitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS);
   return since !== undefined && Date.now() > since + seconds * 1000;
 }
 
 function waitSeconds(event: IsCompleteEvent): string {
   const props = event.ResourceProperties ?? {};
-  return String(props.WaitTimeoutSeconds ?? 1500);
+  return String(props.WaitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS);
 }
 
 async function deleteComplete(event: IsCompleteEvent): Promise<IsCompleteResponse> {
