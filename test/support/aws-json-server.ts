@@ -4,8 +4,8 @@
  * `x-amzn-ErrorType` header, checking that each request is SigV4-signed for the right service.
  * The service fakes in this folder extend it with their operations and state.
  */
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalServer } from './local-server';
 
 export class ApiError extends Error {
   constructor(public readonly type: string, message: string, public readonly status = 400) {
@@ -33,7 +33,7 @@ export abstract class AwsJsonServer {
   /** The Region of the last signed request. */
   protected region = 'us-east-1';
   private faults: ScriptedFault[] = [];
-  private server?: Server;
+  private readonly server = new LocalServer((req, res) => this.handle(req, res), (res, error) => this.reply(res, 500, { __type: 'InternalServerError', message: String(error) }, 'InternalServerError'));
   private readonly auth: RegExp;
 
   constructor(private readonly targetPrefix: string, private readonly contentType: string, signingName: string) {
@@ -42,16 +42,12 @@ export abstract class AwsJsonServer {
     );
   }
 
-  public async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error) => this.reply(res, 500, { __type: 'InternalServerError', message: String(error) }, 'InternalServerError'));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  public start(): Promise<string> {
+    return this.server.start();
   }
 
-  public async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  public stop(): Promise<void> {
+    return this.server.stop();
   }
 
   /** Clears calls and scripted faults; subclasses clear their state too. */

@@ -5,8 +5,8 @@
  * (fragment) with BUFFERING, RECEIVED and PERSISTED, or answers with a scripted ERROR ack.
  * POST /upload takes a plain body, for the benchmark's baseline.
  */
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalServer } from './local-server';
 import { CLUSTER_ID } from './mkv';
 
 export interface PutMediaSession {
@@ -27,23 +27,19 @@ export class FakeKinesisVideo {
   /** Answer PutMedia with this HTTP status and error type instead. */
   public httpError?: { status: number; type: string; message: string };
   public uploadBytes = 0;
-  private server?: Server;
+  private readonly server = new LocalServer((req, res) => this.handle(req, res), (res, error) => {
+    res.writeHead(500);
+    res.end(String(error));
+  });
   private url = '';
 
   public async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error) => {
-        res.writeHead(500);
-        res.end(String(error));
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await this.server.start();
     return this.url;
   }
 
   public async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.server.stop();
   }
 
   public reset(): void {

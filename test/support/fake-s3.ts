@@ -2,25 +2,21 @@
  * A local S3 endpoint for object tagging (REST-XML, path-style: GET and PUT /<bucket>/<key>?tagging),
  * SigV4-checked for the s3 service, with the objects that exist.
  */
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalServer } from './local-server';
 
 export class FakeS3 {
   /** "bucket/key" -> tags */
   public readonly objects = new Map<string, Record<string, string>>();
   public readonly calls: Array<{ method: string; path: string }> = [];
-  private server?: Server;
+  private readonly server = new LocalServer((req, res) => this.handle(req, res), (res, error) => this.error(res, 500, 'InternalError', String(error)));
 
-  public async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error) => this.error(res, 500, 'InternalError', String(error)));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  public start(): Promise<string> {
+    return this.server.start();
   }
 
-  public async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  public stop(): Promise<void> {
+    return this.server.stop();
   }
 
   public reset(): void {

@@ -21,7 +21,7 @@ const FIXTURES: Record<string, string> = {
 };
 
 /** A module that compiles the snippet; `library` is how it imports this package. */
-export function snippetModule(snippet: string, library: string, imports: 'hoist' | 'all' = 'hoist'): string {
+export function snippetModule(snippet: string, library: string): string {
   const lines = snippet.split('\n');
   const importLines = lines.filter((l) => /^import /.test(l)).map((l) => l.replace(/'cdk-face-stream-pipeline'/, `'${library}'`));
   const body = lines.filter((l) => !/^import /.test(l)).join('\n');
@@ -38,7 +38,6 @@ export function snippetModule(snippet: string, library: string, imports: 'hoist'
   const fixtures = Object.entries(FIXTURES)
     .filter(([name]) => new RegExp(`\\b${name}\\b`).test(body) && !new RegExp(`\\b(const|let|var)\\s+${name}\\b`).test(body))
     .map(([, line]) => line);
-  void imports;
   return [
     ...hoisted,
     '',
