@@ -33,6 +33,9 @@ const config = {
   cameras: JSON.parse(env.CAMERAS ?? '{}') as Record<string, string>,
 };
 
+/** De-duplication needs both its table and a window. */
+const dedupeOn = config.dedupeTable !== '' && config.dedupeWindowSeconds > 0;
+
 /** Created once per container. */
 const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'face-stream-pipeline' });
 // the "service" dimension is the consumer id, so that pipelines in one account and Region are told apart
@@ -174,7 +177,7 @@ async function markDelivered(event: FaceEvent): Promise<void> {
 }
 
 async function dedupe(sightings: Sighting[], outcome: Outcome): Promise<Sighting[]> {
-  if (!config.dedupeTable || config.dedupeWindowSeconds <= 0) {
+  if (!dedupeOn) {
     return sightings;
   }
   // one chain per key, in record order; different keys in parallel
@@ -326,7 +329,7 @@ export async function handler(event: KinesisStreamEvent): Promise<KinesisStreamB
   await sendDeadLetters(letters, outcome);
   const claimed = await dedupe(sightings, outcome);
   const delivered = await publish(claimed, outcome);
-  if (config.dedupeTable && config.dedupeWindowSeconds > 0) {
+  if (dedupeOn) {
     await Promise.all(delivered.map((s) => markDelivered(s.event)));
   }
   for (const s of delivered) {
