@@ -1,4 +1,14 @@
-import { decodeRecord, MAX_RECORD_BYTES, normaliseRecord, parseFaceRecord, RecordError, validateRecord, videoStreamName } from '../lib/runtime/face-records/parser';
+import {
+  decodeRecord,
+  isFaceSearchRecord,
+  MAX_RECORD_BYTES,
+  normaliseRecord,
+  parseFaceRecord,
+  RecordError,
+  validateRecord,
+  validateRecordPrecisely,
+  videoStreamName,
+} from '../lib/runtime/face-records/parser';
 import { documentedRecord, recordWith, toData, VIDEO_STREAM_ARN } from './fixtures/face-records';
 
 describe('the documented example record', () => {
@@ -178,5 +188,131 @@ describe('malformed records are rejected with the path and what was expected', (
     const r = documentedRecord();
     r.FaceSearchResponse[0].DetectedFace.Confidence = 'x'.repeat(500);
     expect(() => parseFaceRecord(toData(r))).toThrow(/Confidence: expected a number 0-100, got "x{36}\.\.\.$/);
+  });
+});
+
+describe('the fast path is exactly as strict as the path-building validator', () => {
+  type Path = Array<string | number>;
+  /** Every field and array element of a value, as paths from its root. */
+  const pathsOf = (value: unknown, at: Path = []): Path[] => {
+    if (typeof value !== 'object' || value === null) {
+      return [];
+    }
+    const keys: Array<string | number> = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
+    return keys.flatMap((key) => [[...at, key], ...pathsOf((value as any)[key], [...at, key])]);
+  };
+  const REMOVE = Symbol('remove');
+  const replacements: unknown[] = [REMOVE, undefined, null, '', 'text', '1', 0, -0.001, -0.5, -1, 0.5, 1, 1.001, 1.5, 99.9, 100, 100.5, -180, 180, -180.5, 180.5, 270, -270, 86400, 86401, 1e11, 1e11 + 1, NaN, Infinity, -Infinity, true, [], [1], {}, { Type: 'nose' }];
+  const mutated = (record: unknown, path: Path, replacement: unknown): unknown => {
+    const copy = structuredClone(record) as any;
+    let parent = copy;
+    for (const key of path.slice(0, -1)) {
+      parent = parent[key];
+    }
+    const last = path[path.length - 1];
+    if (replacement !== REMOVE) {
+      parent[last] = replacement;
+    } else if (Array.isArray(parent)) {
+      parent.splice(last as number, 1);
+    } else {
+      delete parent[last];
+    }
+    return copy;
+  };
+  const precisely = (value: unknown): string => {
+    try {
+      validateRecordPrecisely(value);
+      return 'valid';
+    } catch (error) {
+      expect(error).toBeInstanceOf(RecordError);
+      return (error as Error).message;
+    }
+  };
+  const validated = (value: unknown): string => {
+    try {
+      expect(validateRecord(value)).toBe(value);
+      return 'valid';
+    } catch (error) {
+      expect(error).toBeInstanceOf(RecordError);
+      return (error as Error).message;
+    }
+  };
+
+  test('on every field of valid records set to wrong types, out-of-range values or removed, they agree, and the message is the precise one', () => {
+    const optionalFieldsAbsent = documentedRecord();
+    delete optionalFieldsAbsent.FaceSearchResponse[0].DetectedFace.Landmarks;
+    delete optionalFieldsAbsent.FaceSearchResponse[0].DetectedFace.Pose;
+    delete optionalFieldsAbsent.FaceSearchResponse[0].DetectedFace.Quality;
+    delete optionalFieldsAbsent.FaceSearchResponse[0].MatchedFaces[0].Face.BoundingBox;
+    // through JSON, as records arrive (and so that no two faces share an object a mutation would reach twice)
+    const valid = [documentedRecord(), recordWith([{ matches: ['a', 'b', 'c'] }, { matches: [] }, { matches: ['d'] }]), optionalFieldsAbsent].map((r) => JSON.parse(JSON.stringify(r)));
+    const outcomes = { valid: 0, invalid: 0 };
+    for (const record of valid) {
+      expect(isFaceSearchRecord(record)).toBe(true);
+      expect(precisely(record)).toBe('valid');
+      for (const path of [[], ...pathsOf(record)]) {
+        for (const replacement of replacements) {
+          const value = path.length === 0 ? (replacement === REMOVE ? undefined : replacement) : mutated(record, path, replacement);
+          const expected = precisely(value);
+          const where = `${path.join('.')} = ${String(replacement)}`;
+          expect({ where, fast: isFaceSearchRecord(value) }).toEqual({ where, fast: expected === 'valid' });
+          expect({ where, message: validated(value) }).toEqual({ where, message: expected });
+          outcomes[expected === 'valid' ? 'valid' : 'invalid']++;
+        }
+      }
+    }
+    // the mutations reach both sides of every rule: most are rejected, some (optional fields removed, values in range) are not
+    expect(outcomes.invalid).toBeGreaterThan(2000);
+    expect(outcomes.valid).toBeGreaterThan(300);
+  });
+
+  test('records from JSON, valid or not, get the same answer and message from both', () => {
+    const record = JSON.parse(JSON.stringify(recordWith([{ matches: ['a', 'b'] }, { matches: [] }]))); // faces share no objects
+    record.FaceSearchResponse[1].DetectedFace.Landmarks[2] = 'nose';
+    const values = [record, JSON.parse(JSON.stringify(documentedRecord())), JSON.parse('{"InputInformation":{"KinesisVideo":{}}}'), [], null, 42, 'text', { InputInformation: [] }];
+    for (const value of values) {
+      expect(isFaceSearchRecord(value)).toBe(precisely(value) === 'valid');
+      expect(validated(value)).toBe(precisely(value));
+    }
+    expect(validated(record)).toBe('FaceSearchResponse[1].DetectedFace.Landmarks[2]: expected an object, got "nose"');
+  });
+});
+
+describe('normalisation details', () => {
+  test('frame and server times are exactly what toISOString gives, across seconds, days and years', () => {
+    const times = [0, 0.001, 0.999, 59.9995, 86399.999, 86400, 951782400, 1700000000.0004, 1709164799.9996, 4102444800, 1e11 - 1.001];
+    for (let i = 0; i < 200; i++) {
+      times.push(Math.round(Math.random() * (1e14 - 1000)) / 1000);
+    }
+    for (const t of times) {
+      const record = recordWith([{ matches: [] }], { producerTime: t, offset: 0 });
+      record.InputInformation.KinesisVideo.FrameOffsetInSeconds = t > 1000 ? 123.456 : 0;
+      const [event] = parseFaceRecord(toData(record), 'cam');
+      const kv = record.InputInformation.KinesisVideo;
+      expect([t, event.frameTime]).toEqual([t, new Date(Math.round((kv.ProducerTimestamp + kv.FrameOffsetInSeconds) * 1000)).toISOString()]);
+      expect([t, event.serverTime]).toEqual([t, new Date(Math.round(kv.ServerTimestamp * 1000)).toISOString()]);
+    }
+  });
+
+  test('matches of equal similarity keep the service order; matches already best first are not reordered', () => {
+    const record = recordWith([{ matches: ['a', 'b', 'c'] }]);
+    const [first, second, third] = record.FaceSearchResponse[0].MatchedFaces;
+    first.Similarity = 90;
+    second.Similarity = 95;
+    third.Similarity = 95;
+    expect(parseFaceRecord(toData(record), 'cam')[0].matches.map((m) => m.externalImageId)).toEqual(['b', 'c', 'a']);
+    first.Similarity = 99;
+    expect(parseFaceRecord(toData(record), 'cam')[0].matches.map((m) => m.externalImageId)).toEqual(['a', 'b', 'c']);
+  });
+
+  test('event ids are distinct per face and the same for the same record; match fields keep one order', () => {
+    const data = toData(recordWith([{ matches: ['a'] }, { matches: [] }, { matches: [] }], { producerTime: 1700000000.125, offset: 0.5 }));
+    const events = parseFaceRecord(data, 'cam');
+    expect(events.map((e) => e.id)).toEqual([0, 1, 2].map((i) => `${VIDEO_STREAM_ARN}|9134385233328968279671853261444575758484${1700000000125}|1700000000.125|0.5|${i}`));
+    expect(parseFaceRecord(data, 'cam').map((e) => e.id)).toEqual(events.map((e) => e.id));
+    expect(Object.keys(events[0].match!)).toEqual(['faceId', 'similarity', 'externalImageId', 'imageId', 'confidence']);
+    const partial = documentedRecord();
+    delete partial.FaceSearchResponse[0].MatchedFaces[0].Face.ImageId;
+    expect(Object.keys(parseFaceRecord(toData(partial), 'cam')[0].match!)).toEqual(['faceId', 'similarity', 'externalImageId', 'confidence']);
   });
 });

@@ -170,12 +170,10 @@ function detectedFace(parent: Parent, at: string): void {
     const list = join(here, 'Landmarks');
     for (let i = 0; i < landmarks.length; i++) {
       const l = obj(landmarks, i, list);
-      if (typeof l.Type !== 'string' || typeof l.X !== 'number' || typeof l.Y !== 'number' || !Number.isFinite(l.X) || !Number.isFinite(l.Y) || l.Type.length === 0) {
-        const at2 = join(list, i);
-        str(l, 'Type', at2);
-        finite(l, 'X', at2);
-        finite(l, 'Y', at2);
-      }
+      const at2 = join(list, i);
+      str(l, 'Type', at2);
+      finite(l, 'X', at2);
+      finite(l, 'Y', at2);
     }
   }
   if (face.Pose !== undefined) {
@@ -208,8 +206,12 @@ function matchedFace(parent: unknown[], index: number, at: string): void {
   str(face, 'ExternalImageId', at2, true);
 }
 
-/** Checks that a parsed JSON value is a face search record; throws RecordError if it is not. */
-export function validateRecord(value: unknown): FaceSearchRecord {
+/**
+ * The path-building validator: checks a parsed JSON value field by field and throws a RecordError
+ * naming the first problem. `validateRecord` runs it only for values that `isFaceSearchRecord`
+ * rejects, so that its messages are the messages; exported for the tests that hold the two equal.
+ */
+export function validateRecordPrecisely(value: unknown): FaceSearchRecord {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     fail('(record)', 'an object', value);
   }
@@ -235,6 +237,110 @@ export function validateRecord(value: unknown): FaceSearchRecord {
     }
   }
   return record as unknown as FaceSearchRecord;
+}
+
+/*
+ * The fast path: the same rules as validateRecordPrecisely, in straight-line code that reads every
+ * field by name once and builds no path. It only answers yes or no.
+ */
+type Fields = Record<string, unknown>;
+const isObject = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isText = (v: unknown): boolean => typeof v === 'string' && v !== '';
+const isIn = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && v >= min && v <= max;
+const isFiniteNumber = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+const isOptionalText = (v: unknown): boolean => v === undefined || isText(v);
+const isAngle = (v: unknown): boolean => isIn(v, -180, 180);
+const isBox = (b: unknown): boolean => isObject(b) && isIn(b.Width, 0, 1) && isIn(b.Height, 0, 1) && isFiniteNumber(b.Left) && isFiniteNumber(b.Top);
+
+function isLandmarks(v: unknown): boolean {
+  if (v === undefined) {
+    return true;
+  }
+  if (!Array.isArray(v)) {
+    return false;
+  }
+  for (let i = 0; i < v.length; i++) {
+    const l: unknown = v[i];
+    if (!isObject(l) || !isText(l.Type) || !isFiniteNumber(l.X) || !isFiniteNumber(l.Y)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function isDetectedFace(f: unknown): boolean {
+  if (!isObject(f) || !isBox(f.BoundingBox) || !isIn(f.Confidence, 0, 100) || !isLandmarks(f.Landmarks)) {
+    return false;
+  }
+  const pose = f.Pose;
+  const quality = f.Quality;
+  return (
+    (pose === undefined || (isObject(pose) && isAngle(pose.Pitch) && isAngle(pose.Roll) && isAngle(pose.Yaw))) &&
+    (quality === undefined || (isObject(quality) && isIn(quality.Brightness, 0, 100) && isIn(quality.Sharpness, 0, 100)))
+  );
+}
+
+function isMatches(v: unknown): boolean {
+  if (!Array.isArray(v)) {
+    return false;
+  }
+  for (let i = 0; i < v.length; i++) {
+    const m: unknown = v[i];
+    if (!isObject(m) || !isIn(m.Similarity, 0, 100)) {
+      return false;
+    }
+    const f = m.Face;
+    if (
+      !isObject(f) ||
+      !isText(f.FaceId) ||
+      !(f.BoundingBox === undefined || isBox(f.BoundingBox)) ||
+      !(f.Confidence === undefined || isIn(f.Confidence, 0, 100)) ||
+      !isOptionalText(f.ImageId) ||
+      !isOptionalText(f.ExternalImageId)
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Whether a parsed JSON value is a face search record: validateRecord's rules, without messages. */
+export function isFaceSearchRecord(value: unknown): value is FaceSearchRecord {
+  if (!isObject(value)) {
+    return false;
+  }
+  const input = value.InputInformation;
+  const kv = isObject(input) ? input.KinesisVideo : undefined;
+  const info = value.StreamProcessorInformation;
+  const results = value.FaceSearchResponse;
+  if (
+    !isObject(kv) ||
+    !isText(kv.StreamArn) ||
+    !isText(kv.FragmentNumber) ||
+    !isIn(kv.ServerTimestamp, 0, 1e11) ||
+    !isIn(kv.ProducerTimestamp, 0, 1e11) ||
+    !isIn(kv.FrameOffsetInSeconds, 0, 86400) ||
+    !isObject(info) ||
+    !isText(info.Status) ||
+    !Array.isArray(results)
+  ) {
+    return false;
+  }
+  for (let i = 0; i < results.length; i++) {
+    const result: unknown = results[i];
+    if (!isObject(result) || !isDetectedFace(result.DetectedFace) || !isMatches(result.MatchedFaces)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Checks that a parsed JSON value is a face search record; throws RecordError if it is not.
+ * Valid records take the fast path; the path-building validator runs only to explain a failure.
+ */
+export function validateRecord(value: unknown): FaceSearchRecord {
+  return isFaceSearchRecord(value) ? value : validateRecordPrecisely(value);
 }
 
 /** Decodes the base64 `data` of a Kinesis record and parses its JSON; throws RecordError. */
@@ -312,6 +418,10 @@ const box = (b: BoundingBox): FaceBox => ({ width: b.Width, height: b.Height, le
 
 function toMatch(m: MatchedFace): FaceMatch {
   const f = m.Face;
+  if (f.ExternalImageId !== undefined && f.ImageId !== undefined && f.Confidence !== undefined) {
+    // the documented shape, in one object literal (the same fields in the same order as below)
+    return { faceId: f.FaceId, similarity: m.Similarity, externalImageId: f.ExternalImageId, imageId: f.ImageId, confidence: f.Confidence };
+  }
   const match: { -readonly [K in keyof FaceMatch]: FaceMatch[K] } = { faceId: f.FaceId, similarity: m.Similarity };
   if (f.ExternalImageId !== undefined) {
     match.externalImageId = f.ExternalImageId;
@@ -325,18 +435,58 @@ function toMatch(m: MatchedFace): FaceMatch {
   return match;
 }
 
+/*
+ * Epoch milliseconds as ISO 8601 text, exactly as `new Date(ms).toISOString()` gives it (which
+ * alone costs more than the rest of a face's normalisation): the date is formatted once per day,
+ * the time of day with arithmetic.
+ */
+const DAY_MS = 86400000;
+let cachedDay = NaN;
+let cachedDate = ''; // "YYYY-MM-DDT" (or "+YYYYYY-MM-DDT" past year 9999)
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+
+function isoTime(ms: number): string {
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== cachedDay) {
+    const midnight = new Date(day * DAY_MS).toISOString();
+    cachedDate = midnight.slice(0, midnight.indexOf('T') + 1);
+    cachedDay = day;
+  }
+  const inDay = ms - day * DAY_MS;
+  const hours = Math.floor(inDay / 3600000);
+  const minutes = Math.floor(inDay / 60000) % 60;
+  const seconds = Math.floor(inDay / 1000) % 60;
+  return `${cachedDate}${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.${pad3(inDay % 1000)}Z`;
+}
+
+/** The matches, highest similarity first (the service's order is kept when it is already so). */
+function toMatches(found: MatchedFace[]): FaceMatch[] {
+  if (found.length === 0) {
+    return [];
+  }
+  const matches = found.map(toMatch);
+  for (let j = 1; j < matches.length; j++) {
+    if (matches[j].similarity > matches[j - 1].similarity) {
+      return matches.sort((a, b) => b.similarity - a.similarity);
+    }
+  }
+  return matches;
+}
+
 /** One event per detected face of the frame. */
 export function normaliseRecord(record: FaceSearchRecord, camera: string): FaceEvent[] {
   const kv = record.InputInformation.KinesisVideo;
   const offset = kv.FrameOffsetInSeconds;
-  const frameTime = new Date(Math.round((kv.ProducerTimestamp + offset) * 1000)).toISOString();
-  const serverTime = new Date(Math.round(kv.ServerTimestamp * 1000)).toISOString();
+  const frameTime = isoTime(Math.round((kv.ProducerTimestamp + offset) * 1000));
+  const serverTime = isoTime(Math.round(kv.ServerTimestamp * 1000));
+  const idPrefix = `${kv.StreamArn}|${kv.FragmentNumber}|${kv.ProducerTimestamp}|${offset}|`;
+  const processorStatus = record.StreamProcessorInformation.Status;
   const results = record.FaceSearchResponse;
   const events: FaceEvent[] = new Array(results.length);
   for (let i = 0; i < results.length; i++) {
     const detected = results[i].DetectedFace;
-    const found = results[i].MatchedFaces;
-    const matches = found.length === 0 ? [] : found.length === 1 ? [toMatch(found[0])] : found.map(toMatch).sort((a, b) => b.similarity - a.similarity);
+    const matches = toMatches(results[i].MatchedFaces);
     const face: { -readonly [K in keyof FaceEvent['face']]: FaceEvent['face'][K] } = {
       boundingBox: box(detected.BoundingBox),
       confidence: detected.Confidence,
@@ -349,14 +499,14 @@ export function normaliseRecord(record: FaceSearchRecord, camera: string): FaceE
     }
     events[i] = {
       version: '1',
-      id: `${kv.StreamArn}|${kv.FragmentNumber}|${kv.ProducerTimestamp}|${offset}|${i}`,
+      id: idPrefix + i,
       camera,
       videoStreamArn: kv.StreamArn,
       fragmentNumber: kv.FragmentNumber,
       frameTime,
       serverTime,
       frameOffsetInSeconds: offset,
-      processorStatus: record.StreamProcessorInformation.Status,
+      processorStatus,
       faceIndex: i,
       facesInFrame: results.length,
       face,
