@@ -13,4 +13,5 @@ module.exports = {
   },
   snapshotSerializers: ['<rootDir>/test/support/mask-asset-hashes.js'],
   testTimeout: 30000,
+  setupFiles: ['<rootDir>/test/support/quiet-env.js'],
 };

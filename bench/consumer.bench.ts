@@ -1,23 +1,26 @@
 /**
- * The consumer: bundle size and cold load against an SDK-only bundle, and PutEvents calls per
- * batch against ceil(events / 10), the bundled handler against a local EventBridge.
+ * The consumer: bundle size and cold load against an SDK-only bundle, PutEvents calls per batch
+ * against ceil(events / 10), and the cost of de-duplication (./consumer-dedupe.ts), the bundled
+ * handler against local servers.
  */
 import * as path from 'node:path';
 import { FakeEventBridge } from '../test/support/fake-eventbridge';
 import { FakeSqs } from '../test/support/fake-sqs';
+import { dedupeCost } from './consumer-dedupe';
 import { BenchContext, compareColdLoad, compareSizes, recordCorpus, root, Row, sdkBaseline } from './common';
 
 export async function bench(ctx: BenchContext): Promise<Row[]> {
   const consumer = path.join(root, 'assets', 'face-consumer', 'index.js');
   const consumerBaseline = sdkBaseline(ctx.dir, 'consumer', {
     '@aws-sdk/client-eventbridge': { client: 'EventBridgeClient', commands: ['PutEventsCommand'] },
-    '@aws-sdk/client-sqs': { client: 'SQSClient', commands: ['SendMessageBatchCommand'] },
+    '@aws-sdk/client-sqs': { client: 'SQSClient', commands: ['SendMessageBatchCommand', 'SendMessageCommand'] },
     '@aws-sdk/client-dynamodb': { client: 'DynamoDBClient', commands: ['PutItemCommand', 'UpdateItemCommand'] },
   });
   return [
     compareColdLoad('consumer handler', consumer, consumerBaseline, ctx.empty),
     compareSizes('consumer handler', consumer, consumerBaseline),
     await countPutEvents(consumer),
+    ...(await dedupeCost()),
   ];
 }
 
@@ -34,9 +37,11 @@ async function countPutEvents(bundle: string): Promise<Row> {
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
     DEAD_LETTER_QUEUE_URL: `${queue}/123456789012/dlq`,
+    DEDUPE_TABLE_NAME: '',
     DEDUPE_WINDOW_SECONDS: '0',
   });
   try {
+    delete require.cache[require.resolve(bundle)];
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { handler } = require(bundle);
     const corpus = recordCorpus().slice(0, 100);

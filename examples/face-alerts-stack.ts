@@ -4,10 +4,13 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { FaceStreamPipeline } from '../lib';
+// '../lib/index' (not '../lib'): tsx then loads the TypeScript sources even where compiled lib/*.js exist
+import { FaceSearchEngine, FaceStreamPipeline } from '../lib/index';
 
 /**
- * Example: face alerts by e-mail. Two cameras search one face collection; a known face seen with
+ * Example: face alerts by e-mail. Three cameras search one face collection: two with Rekognition
+ * stream processors (the default engine), and the yard with frame sampling, which every AWS
+ * account can use; a known face seen with
  * at least 90% similarity, or an unknown face at the front door, sends an e-mail (at most one per
  * person and camera a minute, thanks to sighting de-duplication).
  *
@@ -26,6 +29,8 @@ export class FaceAlertsStack extends Stack {
       enrollment: true,
     });
     this.pipeline.addCamera('lobby');
+    // frames sampled every second and searched with the image APIs (no stream processor)
+    this.pipeline.addCamera('yard', { engine: FaceSearchEngine.frameSampling() });
 
     const alerts = new sns.Topic(this, 'Alerts', { displayName: 'Face alerts', enforceSSL: true });
     const email: string | undefined = this.node.tryGetContext('alertEmail');
@@ -55,7 +60,9 @@ export class FaceAlertsStack extends Stack {
     new CfnOutput(this, 'EnrollmentBucket', { value: this.pipeline.enrollment!.bucket.bucketName });
     for (const camera of this.pipeline.cameras) {
       new CfnOutput(this, `${camera.cameraName}-VideoStream`, { value: camera.videoStream.streamName });
-      new CfnOutput(this, `${camera.cameraName}-StreamProcessor`, { value: camera.streamProcessor.streamProcessorName });
+      if (camera.streamProcessor) {
+        new CfnOutput(this, `${camera.cameraName}-StreamProcessor`, { value: camera.streamProcessor.streamProcessorName });
+      }
     }
   }
 }

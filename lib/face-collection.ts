@@ -1,37 +1,9 @@
-import { ArnFormat, IResource, Names, RemovalPolicy, Resource, Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { ArnFormat, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { CfnCollection } from 'aws-cdk-lib/aws-rekognition';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { FaceEnrollment } from './face-enrollment';
-import { REKOGNITION_NAME, validateName } from './private/validate';
-
-/**
- * A Rekognition face collection, created here or imported.
- */
-export interface IFaceCollection extends IResource {
-  /**
-   * The collection ID.
-   * @attribute
-   */
-  readonly collectionId: string;
-
-  /**
-   * The collection ARN.
-   * @attribute
-   */
-  readonly collectionArn: string;
-
-  /**
-   * Grants searching the collection: rekognition:SearchFaces and rekognition:SearchFacesByImage.
-   */
-  grantSearch(grantee: iam.IGrantable): iam.Grant;
-
-  /**
-   * Grants the given rekognition actions on this collection.
-   */
-  grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant;
-}
+import { FaceCollectionBase, IFaceCollection } from './face-collection-base';
+import { FaceEnrollment, FaceEnrollmentOptions } from './face-enrollment';
+import { COLLECTION_ID, validateName } from './private/validate';
 
 /**
  * Properties of a FaceCollection.
@@ -57,23 +29,10 @@ export interface FaceCollectionProps {
   readonly enrollment?: boolean;
 
   /**
-   * An existing bucket for enrolment pictures. Only with `enrollment`.
-   * @default - a new bucket: encrypted, private, TLS only
+   * Settings of face enrolment (bucket, event bus, key, logs). Giving them turns enrolment on.
+   * @default - the FaceEnrollment defaults, when `enrollment` is true
    */
-  readonly enrollmentBucket?: s3.IBucket;
-}
-
-abstract class FaceCollectionBase extends Resource implements IFaceCollection {
-  public abstract readonly collectionId: string;
-  public abstract readonly collectionArn: string;
-
-  public grantSearch(grantee: iam.IGrantable): iam.Grant {
-    return this.grant(grantee, 'rekognition:SearchFaces', 'rekognition:SearchFacesByImage');
-  }
-
-  public grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.collectionArn] });
-  }
+  readonly enrollmentOptions?: FaceEnrollmentOptions;
 }
 
 /**
@@ -87,7 +46,7 @@ export class FaceCollection extends FaceCollectionBase {
    * Imports an existing collection by its ID (in this stack's account and Region).
    */
   public static fromCollectionId(scope: Construct, id: string, collectionId: string): IFaceCollection {
-    validateName('collectionId', collectionId, 1, 255, REKOGNITION_NAME, '[a-zA-Z0-9_.-]');
+    validateName('collectionId', collectionId, COLLECTION_ID);
     class Import extends FaceCollectionBase {
       public readonly collectionId = collectionId;
       public readonly collectionArn = Stack.of(scope).formatArn({
@@ -108,7 +67,7 @@ export class FaceCollection extends FaceCollectionBase {
 
   constructor(scope: Construct, id: string, props: FaceCollectionProps = {}) {
     super(scope, id, { physicalName: props.collectionId });
-    validateName('collectionId', props.collectionId, 1, 255, REKOGNITION_NAME, '[a-zA-Z0-9_.-]');
+    validateName('collectionId', props.collectionId, COLLECTION_ID);
     const collectionId =
       props.collectionId ?? Names.uniqueResourceName(this, { maxLength: 255, separator: '-', allowedSpecialCharacters: '_.-' });
     const resource = new CfnCollection(this, 'Resource', { collectionId });
@@ -118,11 +77,11 @@ export class FaceCollection extends FaceCollectionBase {
     this.collectionId = resource.ref;
     this.collectionArn = resource.attrArn;
 
-    if (props.enrollmentBucket && !props.enrollment) {
-      throw new Error('enrollmentBucket is the bucket of face enrolment; it needs enrollment: true');
+    if (props.enrollment === false && props.enrollmentOptions) {
+      throw new Error('enrollmentOptions configure face enrolment, which enrollment: false leaves out. Remove one of them');
     }
-    if (props.enrollment) {
-      this.enrollment = new FaceEnrollment(this, 'Enrollment', { collection: this, bucket: props.enrollmentBucket });
+    if (props.enrollment || props.enrollmentOptions) {
+      this.enrollment = new FaceEnrollment(this, 'Enrollment', { ...props.enrollmentOptions, collection: this });
     }
   }
 }

@@ -1,17 +1,17 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { IFaceCollection } from './face-collection';
-import { ack, ackBasicExecutionRole, ackKeyGrants, ackWildcard } from './private/nag';
+import { IFaceCollection } from './face-collection-base';
+import { grantPutFaceEvents } from './private/grants';
+import { ack, ackBasicExecutionRole, ackWildcard } from './private/nag';
 import { failureQueue, handlerFunction } from './private/resources';
 
 /** Where enrolment pictures go in the bucket: `faces/<external-image-id>/<name>.jpg|jpeg|png`. */
@@ -22,10 +22,19 @@ const FACES_PREFIX = 'faces/';
  */
 export interface FaceEnrollmentOptions {
   /**
-   * The bucket to watch. An existing bucket gets event notifications for `faces/`.
-   * @default - a new bucket: encrypted, private, TLS only, retained with the stack
+   * The bucket to watch. An existing bucket gets event notifications for `faces/`. Whoever may
+   * upload to `faces/` in it may enrol faces (see the README's Security section); with a KMS key
+   * of its own, give it as the bucket's `encryptionKey` so that the function may read pictures.
+   * @default - a new bucket: versioned, encrypted, private, TLS only, retained with the stack
    */
   readonly bucket?: s3.IBucket;
+
+  /**
+   * How long a new bucket keeps a picture's older versions (overwritten or deleted pictures), so
+   * that what was enrolled from them can be traced. Only for a new bucket.
+   * @default Duration.days(90)
+   */
+  readonly noncurrentVersionExpiration?: Duration;
 
   /**
    * The event bus for "Face Enrolled", "Face Enrollment Failed" and "Face Removed" events.
@@ -34,7 +43,8 @@ export interface FaceEnrollmentOptions {
   readonly eventBus?: events.IEventBus;
 
   /**
-   * A customer-managed KMS key for the new bucket, the mapping table and the failure queue.
+   * A customer-managed KMS key for the new bucket, the mapping table and the failure queue. A new
+   * bucket then refuses uploads that ask for another encryption (see the README's Security section).
    * @default - S3-managed, AWS managed and SQS-managed encryption
    */
   readonly encryptionKey?: kms.IKey;
@@ -60,14 +70,9 @@ export interface FaceEnrollmentProps extends FaceEnrollmentOptions {
  * Face enrolment from S3: uploading `faces/<external-image-id>/<name>.jpg|jpeg|png` to the bucket
  * indexes that face into the collection under that ExternalImageId; deleting the object removes
  * the faces indexed from it. Outcomes are "Face Enrolled" / "Face Enrollment Failed" /
- * "Face Removed" events (source `face-stream-pipeline`) and tags on the object.
+ * "Face Removed" events (`FaceEvents`) and tags on the object.
  */
 export class FaceEnrollment extends Construct {
-  /** The `detail-type` of a successful enrolment. */
-  public static readonly FACE_ENROLLED = 'Face Enrolled';
-  /** The `detail-type` of an enrolment that was refused, with its reason. */
-  public static readonly FACE_ENROLLMENT_FAILED = 'Face Enrollment Failed';
-
   /** The bucket watched for pictures. */
   public readonly bucket: s3.IBucket;
 
@@ -86,30 +91,23 @@ export class FaceEnrollment extends Construct {
   constructor(scope: Construct, id: string, props: FaceEnrollmentProps) {
     super(scope, id);
     const key = props.encryptionKey;
-    this.bucket =
-      props.bucket ??
-      new s3.Bucket(this, 'Bucket', {
-        encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
-        encryptionKey: key,
-        bucketKeyEnabled: key ? true : undefined,
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        enforceSSL: true,
-        // the pictures are the source of the enrolled faces, kept like the collection
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
+    validateVersionExpiration(props);
+    this.bucket = props.bucket ?? this.newBucket(key, props.noncurrentVersionExpiration ?? Duration.days(90));
     this.mappingTable = new dynamodb.Table(this, 'Mapping', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: key ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED,
       encryptionKey: key,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // records of deletions expire (30 days); the records of enrolled pictures never do
+      timeToLiveAttribute: 'expiresAt',
       // needed for exact deletion as long as the collection lives
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.failureQueue = failureQueue(this, 'FailureQueue', key);
     const eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
 
+    const queueArn = this.failureQueue.queueArn;
     this.handler = handlerFunction(this, 'Handler', {
       asset: 'face-enrollment',
       description: 'indexes faces uploaded to S3 into the collection, and removes them on delete',
@@ -118,31 +116,100 @@ export class FaceEnrollment extends Construct {
         COLLECTION_ID: props.collection.collectionId,
         TABLE_NAME: this.mappingTable.tableName,
         EVENT_BUS_NAME: eventBus.eventBusName,
-        EVENT_SOURCE: 'face-stream-pipeline',
         FACES_PREFIX: FACES_PREFIX,
       },
-      extra: { retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new SqsDestination(this.failureQueue) },
+      // the on-failure destination is written with the function's role: granted below, key included
+      extra: { retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: { bind: () => ({ destination: queueArn }) } },
     });
-
-    props.collection.grant(this.handler, 'rekognition:IndexFaces', 'rekognition:DeleteFaces');
-    // Rekognition reads the picture with the caller's permissions; the outcome goes on its tags
-    this.handler.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:PutObjectTagging'],
-        resources: [this.bucket.arnForObjects(`${FACES_PREFIX}*`)],
-      }),
-    );
-    this.bucket.encryptionKey?.grantDecrypt(this.handler);
-    this.mappingTable.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
-    eventBus.grantPutEventsTo(this.handler);
+    this.grantHandler(props.collection, eventBus);
 
     const destination = new s3n.LambdaDestination(this.handler);
     this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, { prefix: FACES_PREFIX });
     this.bucket.addEventNotification(s3.EventType.OBJECT_REMOVED, destination, { prefix: FACES_PREFIX });
+    this.acknowledge(!props.bucket);
+  }
 
+  /** Versioned (item by item, the handler follows versions), encrypted, private, TLS only, retained. */
+  private newBucket(key: kms.IKey | undefined, noncurrentVersionExpiration: Duration): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
+      encryptionKey: key,
+      bucketKeyEnabled: key ? true : undefined,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      // an overwrite or a deletion keeps the picture a face was enrolled from, for a while
+      versioned: true,
+      lifecycleRules: [
+        {
+          id: 'ExpireReplacedPictures',
+          noncurrentVersionExpiration,
+          expiredObjectDeleteMarker: true,
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+      // the pictures are the source of the enrolled faces, kept like the collection
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     if (key) {
-      ackKeyGrants(this.handler.role!);
+      denyOtherEncryption(bucket, key);
     }
+    return bucket;
+  }
+
+  private grantHandler(collection: IFaceCollection, eventBus: events.IEventBus): void {
+    const fn = this.handler;
+    const viaService = (service: string) => ({ 'kms:ViaService': `${service}.${Stack.of(this).region}.${Aws.URL_SUFFIX}` });
+    collection.grant(fn, 'rekognition:IndexFaces', 'rekognition:DeleteFaces');
+    // Rekognition reads the picture (the event's version) with the caller's permissions; the outcome goes on its tags
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging', 's3:PutObjectTagging', 's3:PutObjectVersionTagging'],
+        resources: [this.bucket.arnForObjects(`${FACES_PREFIX}*`)],
+      }),
+    );
+    this.mappingTable.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    grantPutFaceEvents(eventBus, fn);
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.failureQueue.queueArn] }));
+
+    // each key only through the service that uses it, for the resource it encrypts
+    const bucketKey = this.bucket.encryptionKey;
+    if (bucketKey) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [bucketKey.keyArn],
+          conditions: {
+            StringEquals: viaService('s3'),
+            // the bucket with S3 Bucket Keys, the object without
+            StringLike: { 'kms:EncryptionContext:aws:s3:arn': [this.bucket.bucketArn, this.bucket.arnForObjects(`${FACES_PREFIX}*`)] },
+          },
+        }),
+      );
+    }
+    const tableKey = this.mappingTable.encryptionKey;
+    if (tableKey) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+          resources: [tableKey.keyArn],
+          conditions: { StringEquals: { ...viaService('dynamodb'), 'kms:EncryptionContext:aws:dynamodb:tableName': this.mappingTable.tableName } },
+        }),
+      );
+    }
+    const queueKey = this.failureQueue.encryptionMasterKey;
+    if (queueKey) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [queueKey.keyArn],
+          conditions: { StringEquals: { ...viaService('sqs'), 'kms:EncryptionContext:aws:sqs:arn': this.failureQueue.queueArn } },
+        }),
+      );
+    }
+  }
+
+  private acknowledge(newBucket: boolean): void {
     ackWildcard(
       this.handler.role!,
       this.bucket.arnForObjects(`${FACES_PREFIX}*`),
@@ -151,7 +218,7 @@ export class FaceEnrollment extends Construct {
     Validations.of(this.failureQueue).acknowledge(
       ack('AwsSolutions-SQS3', 'this queue is the dead-letter destination (on-failure destination) of the enrolment function; it needs no queue of its own'),
     );
-    if (!props.bucket) {
+    if (newBucket) {
       Validations.of(this.bucket).acknowledge(
         ack('AwsSolutions-S1', 'object-level access to the pictures is audited with CloudTrail data events where needed; server access logs would need a second bucket for a few uploads a day'),
       );
@@ -165,4 +232,42 @@ export class FaceEnrollment extends Construct {
       );
     }
   }
+}
+
+function validateVersionExpiration(props: FaceEnrollmentProps): void {
+  const expiration = props.noncurrentVersionExpiration;
+  if (!expiration) {
+    return;
+  }
+  if (props.bucket) {
+    throw new Error('noncurrentVersionExpiration sets the lifecycle of a new bucket; the bucket given with bucket keeps its own. Remove one of them');
+  }
+  if (!Token.isUnresolved(expiration.toSeconds()) && (expiration.toSeconds() < 86400 || expiration.toSeconds() % 86400 !== 0)) {
+    throw new Error(`noncurrentVersionExpiration must be a whole number of days, at least 1, got ${expiration.toHumanString()}`);
+  }
+}
+
+/**
+ * Uploads to a bucket encrypted with `key` are encrypted with it by default (bucket default
+ * encryption). These statements refuse the uploads that ask for something else: another
+ * algorithm (SSE-S3), another KMS key, SSE-KMS naming no key (S3 would use aws/s3), or a
+ * customer-provided key (SSE-C). Uploads without encryption headers stay allowed.
+ * `s3:x-amz-server-side-encryption-aws-kms-key-id` compares the header as sent: name the key by its ARN.
+ */
+function denyOtherEncryption(bucket: s3.Bucket, key: kms.IKey): void {
+  const deny = (sid: string, conditions: Record<string, unknown>) =>
+    bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid,
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [bucket.arnForObjects('*')],
+        conditions,
+      }),
+    );
+  deny('DenyOtherEncryptionAlgorithms', { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': ['aws:kms', 'aws:kms:dsse'] } });
+  deny('DenyOtherKmsKeys', { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': key.keyArn } });
+  deny('DenyKmsWithoutTheKey', { Null: { 's3:x-amz-server-side-encryption': 'false', 's3:x-amz-server-side-encryption-aws-kms-key-id': 'true' } });
+  deny('DenyCustomerProvidedKeys', { Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'false' } });
 }

@@ -1,26 +1,34 @@
-import { Duration, Lazy, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Lazy, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { KinesisEventSource, KinesisEventSourceProps, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Camera } from './camera';
-import { ack, ackKeyGrants } from './private/nag';
+import { FaceMatchRuleOptions, UnknownFaceRuleOptions } from './face-events';
+import { faceMatchRule, unknownFaceRule } from './private/face-event-rules';
+import { grantPutFaceEvents } from './private/grants';
+import { prefixedStreamCamera, STREAM_READ_ACTIONS } from './private/consumer-streams';
+import { checksOwnEnvironment, environmentSize, LIMITS, REFERENCE_ESTIMATE } from './private/limits';
+import { ack, ackWildcard } from './private/nag';
 import { failureQueue, handlerFunction } from './private/resources';
-import { REKOGNITION_NAME, validateName, validateNumber } from './private/validate';
+import { CAMERA_NAME, show, validateName, validateNumber } from './private/validate';
 
+/** SQS's largest MaximumMessageSize: the consumer's own dead-letter queue takes messages of 1 MiB. */
+const DEAD_LETTER_MAX_MESSAGE_BYTES = 1024 * 1024;
+/** What a dead-letter queue given in the props is assumed to take (a queue's default before 2025). */
+const GIVEN_QUEUE_MAX_MESSAGE_BYTES = 256 * 1024;
 /**
  * Properties of a FaceSearchConsumer.
  */
 export interface FaceSearchConsumerProps {
   /**
-   * The data streams to consume, each with a camera name for its events. More can be added with
-   * `addDataStream()` or `addCamera()`.
+   * The data streams to consume. More can be added with `addDataStream()`, which also takes a
+   * camera name for the events of a stream.
    * @default - none
    */
   readonly dataStreams?: kinesis.IStream[];
@@ -41,13 +49,15 @@ export interface FaceSearchConsumerProps {
 
   /**
    * The queue that receives malformed records (with the reason and the raw data) and the
-   * descriptions of batches that failed after every retry.
-   * @default - a new queue, encrypted, TLS only, keeping messages 14 days
+   * descriptions of batches that failed after every retry. The consumer assumes that a queue given
+   * here takes messages of 256 KiB (262144 bytes; a smaller one makes larger letters go without
+   * their data); it writes letters of at most 1 MiB to its own queue.
+   * @default - a new queue, encrypted, TLS only, keeping messages 14 days, MaximumMessageSize 1 MiB
    */
   readonly deadLetterQueue?: sqs.IQueue;
 
   /**
-   * A customer-managed KMS key for the new dead-letter queue and sighting table.
+   * A customer-managed KMS key for the new dead-letter queue and de-duplication table.
    * @default - SQS-managed encryption for the queue, an AWS managed key for the table
    */
   readonly encryptionKey?: kms.IKey;
@@ -92,80 +102,18 @@ export interface FaceSearchConsumerProps {
 }
 
 /**
- * Options of a rule on "Face Matched" events.
- */
-export interface FaceMatchRuleOptions {
-  /**
-   * Only these people (the ExternalImageId their faces were indexed with).
-   * @default - anyone in the collection
-   */
-  readonly externalImageIds?: string[];
-
-  /**
-   * Only these cameras.
-   * @default - every camera
-   */
-  readonly cameras?: string[];
-
-  /**
-   * Only matches at least this similar (0-100).
-   * @default - every match the stream processor reports (its faceMatchThreshold)
-   */
-  readonly minSimilarity?: number;
-
-  /**
-   * Where the events go; more can be added with `rule.addTarget()`.
-   * @default - no target
-   */
-  readonly target?: events.IRuleTarget;
-
-  /**
-   * The rule's description.
-   * @default - one that says what the rule matches
-   */
-  readonly description?: string;
-}
-
-/**
- * Options of a rule on "Face Not Matched" events (a face that matched nobody).
- */
-export interface UnknownFaceRuleOptions {
-  /**
-   * Only these cameras.
-   * @default - every camera
-   */
-  readonly cameras?: string[];
-
-  /**
-   * Where the events go; more can be added with `rule.addTarget()`.
-   * @default - no target
-   */
-  readonly target?: events.IRuleTarget;
-
-  /**
-   * The rule's description.
-   * @default - one that says what the rule matches
-   */
-  readonly description?: string;
-}
-
-const EXTERNAL_IMAGE_ID = /^[a-zA-Z0-9_.\-:]+$/;
-
-/**
  * A Lambda consumer for Rekognition face search records on any number of Kinesis data streams.
  * It parses every record into typed face events and sends them to EventBridge as "Face Matched"
  * and "Face Not Matched" (source `face-stream-pipeline`), one per detected face, de-duplicated
  * per sighting. A malformed record goes to the dead-letter queue with its reason and data; a
  * transient failure retries only the records affected.
+ *
+ * Data streams named `${dataStreamNamePrefix}<camera name>` cost nothing per stream in the
+ * consumer's environment or role: the handler reads the camera from the stream's name, and one
+ * statement grants reading every stream with the prefix. Other streams each add an entry to the
+ * CAMERAS variable (checked at synth time against Lambda's 4 KB) and a statement to the role.
  */
 export class FaceSearchConsumer extends Construct {
-  /** The `source` of every event. */
-  public static readonly EVENT_SOURCE = 'face-stream-pipeline';
-  /** The `detail-type` of events for a face that matched someone in the collection. */
-  public static readonly FACE_MATCHED = 'Face Matched';
-  /** The `detail-type` of events for a face that matched nobody. */
-  public static readonly FACE_NOT_MATCHED = 'Face Not Matched';
-
   /** The consumer function. */
   public readonly handler: lambda.Function;
 
@@ -175,14 +123,25 @@ export class FaceSearchConsumer extends Construct {
   /** The event bus the events go to. */
   public readonly eventBus: events.IEventBus;
 
-  /** The sighting table used for de-duplication; absent when it is turned off. */
-  public readonly sightingsTable?: dynamodb.ITable;
+  /** The de-duplication table (one claim per camera and person, per window); absent when de-duplication is off. */
+  public readonly dedupeTable?: dynamodb.ITable;
 
   /** `detail.consumer` of this consumer's events: tells them apart from other pipelines' on the same bus. */
   public readonly consumerId: string;
 
-  private readonly cameraNames = new Map<string, { stream: kinesis.IStream; camera?: string }>();
-  private readonly eventSourceProps: KinesisEventSourceProps;
+  /**
+   * The name prefix of data streams whose camera is the rest of their name: a data stream of this
+   * app named `${dataStreamNamePrefix}${cameraName}` needs no CAMERAS entry and no statement of its
+   * own (the pipeline names its cameras' streams so). Derived from the construct path: at most 40
+   * characters of `[a-zA-Z0-9-]` and a final `-`.
+   */
+  public readonly dataStreamNamePrefix: string;
+
+  private readonly streams = new Map<string, { readonly stream: kinesis.IStream; readonly camera?: string; readonly named: boolean }>();
+  private readonly streamKeys = new Set<kms.IKey>();
+  private readonly mappingOptions: lambda.EventSourceMappingOptions;
+  private readonly streamKeyStatement = new iam.PolicyStatement({ actions: ['kms:Decrypt'] });
+  private prefixGranted = false;
 
   constructor(scope: Construct, id: string, props: FaceSearchConsumerProps = {}) {
     super(scope, id);
@@ -194,18 +153,25 @@ export class FaceSearchConsumer extends Construct {
     validateNumber('maxRecordAge (in seconds)', props.maxRecordAge?.toSeconds(), 60, 604800, true);
 
     this.consumerId = Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
+    this.dataStreamNamePrefix = `${Names.uniqueResourceName(this, { maxLength: 40, separator: '-' })}-`;
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
-    this.deadLetterQueue =
-      props.deadLetterQueue ??
-failureQueue(this, 'DeadLetterQueue', props.encryptionKey);
+    this.deadLetterQueue = props.deadLetterQueue ?? failureQueue(this, 'DeadLetterQueue', props.encryptionKey);
+    const maxMessageBytes = props.deadLetterQueue ? GIVEN_QUEUE_MAX_MESSAGE_BYTES : DEAD_LETTER_MAX_MESSAGE_BYTES;
+    if (!props.deadLetterQueue) {
+      // set, not left to the service's default: the handler cuts its letters to this size
+      (this.deadLetterQueue.node.defaultChild as sqs.CfnQueue).maximumMessageSize = DEAD_LETTER_MAX_MESSAGE_BYTES;
+      Validations.of(this.deadLetterQueue).acknowledge(
+        ack('AwsSolutions-SQS3', "this queue is the consumer's dead-letter queue (malformed records, and the event source mappings' on-failure destination); it needs no queue of its own"),
+      );
+    }
     if (window > 0) {
-      this.sightingsTable = new dynamodb.Table(this, 'Sightings', {
+      this.dedupeTable = new dynamodb.Table(this, 'DedupeTable', {
         partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         timeToLiveAttribute: 'expiresAt',
         encryption: props.encryptionKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED,
         encryptionKey: props.encryptionKey,
-        // sightings only matter for one window: nothing to keep
+        // claims only matter for one window: nothing to keep
         removalPolicy: RemovalPolicy.DESTROY,
       });
     }
@@ -216,34 +182,33 @@ failureQueue(this, 'DeadLetterQueue', props.encryptionKey);
       logRetention: props.logRetention,
       environment: {
         EVENT_BUS_NAME: this.eventBus.eventBusName,
-        EVENT_SOURCE: FaceSearchConsumer.EVENT_SOURCE,
         CONSUMER_ID: this.consumerId,
         DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
-        DEDUPE_TABLE_NAME: this.sightingsTable?.tableName ?? '',
+        DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES: String(maxMessageBytes),
+        DEDUPE_TABLE_NAME: this.dedupeTable?.tableName ?? '',
         DEDUPE_WINDOW_SECONDS: String(window),
+        DATA_STREAM_PREFIX: this.dataStreamNamePrefix,
         CAMERAS: Lazy.string({ produce: () => this.renderCameras() }),
-        POWERTOOLS_SERVICE_NAME: 'face-stream-pipeline',
         POWERTOOLS_METRICS_NAMESPACE: 'FaceStreamPipeline',
       },
     });
-    if (!props.deadLetterQueue) {
-      Validations.of(this.deadLetterQueue).acknowledge(
-        ack('AwsSolutions-SQS3', "this queue is the consumer's dead-letter queue (malformed records, and the event source mappings' on-failure destination); it needs no queue of its own"),
+    if (this.dedupeTable) {
+      Validations.of(this.dedupeTable).acknowledge(
+        ack('AwsSolutions-DDB3', 'claims live for one de-duplication window (60 s by default) and expire by TTL: there is nothing to recover to a point in time'),
       );
     }
-    if (this.sightingsTable) {
-      Validations.of(this.sightingsTable).acknowledge(
-        ack('AwsSolutions-DDB3', 'sightings live for one de-duplication window (60 s by default) and expire by TTL: there is nothing to recover to a point in time'),
-      );
-    }
-    if (props.encryptionKey) {
-      ackKeyGrants(this.handler.role!);
-    }
-    this.eventBus.grantPutEventsTo(this.handler);
-    this.deadLetterQueue.grantSendMessages(this.handler);
-    this.sightingsTable?.grant(this.handler, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
 
-    this.eventSourceProps = {
+    grantPutFaceEvents(this.eventBus, this.handler);
+    // SendMessage(Batch) by the handler, and by the event source mappings' on-failure destination
+    this.handler.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }));
+    this.grantKey(this.deadLetterQueue.encryptionMasterKey, 'sqs', ['kms:Decrypt', 'kms:GenerateDataKey']);
+    if (this.dedupeTable) {
+      this.handler.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [this.dedupeTable.tableArn] }));
+      this.grantKey(this.dedupeTable.encryptionKey, 'dynamodb', ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
+    }
+
+    const deadLetterQueue = this.deadLetterQueue;
+    this.mappingOptions = {
       startingPosition: props.startingPosition ?? lambda.StartingPosition.LATEST,
       batchSize: props.batchSize ?? 100,
       maxBatchingWindow: props.maxBatchingWindow,
@@ -252,84 +217,65 @@ failureQueue(this, 'DeadLetterQueue', props.encryptionKey);
       maxRecordAge: props.maxRecordAge ?? Duration.hours(1),
       reportBatchItemFailures: true,
       parallelizationFactor: 1,
-      onFailure: new SqsDlq(this.deadLetterQueue),
+      // granted above, without aws-cdk-lib's SqsDlq grants (sqs:GetQueue*, and every action on the key)
+      onFailure: { bind: () => ({ destination: deadLetterQueue.queueArn }) },
     };
+    this.node.addValidation({ validate: () => this.validateEnvironmentSize() });
+    checksOwnEnvironment(this.handler);
     for (const stream of props.dataStreams ?? []) {
       this.addDataStream(stream);
     }
   }
 
   /**
-   * Consumes a camera's data stream; its events carry the camera's name.
-   */
-  public addCamera(camera: Camera): void {
-    this.addDataStream(camera.dataStream, camera.cameraName);
-  }
-
-  /**
-   * Consumes a data stream written by a Rekognition stream processor.
+   * Consumes a data stream written by a Rekognition stream processor (or the frame sampler).
+   *
+   * A `kinesis.Stream` of this app named `${dataStreamNamePrefix}<camera>` (a concrete name) adds
+   * nothing to the environment or the role: its events carry `<camera>`. Any other stream adds an
+   * entry to the CAMERAS variable when `cameraName` is given, and a statement reading that stream.
    *
    * @param cameraName the camera name in the events of this stream (1-64 characters of `[a-zA-Z0-9_.-]`);
-   * by default, the name of the video stream named in each record
+   * by default, the rest of the name of a prefix-named stream, else the name of the video stream
+   * named in each record
    */
   public addDataStream(dataStream: kinesis.IStream, cameraName?: string): void {
-    validateName('cameraName', cameraName, 1, 64, REKOGNITION_NAME, '[a-zA-Z0-9_.-]');
-    const key = Stack.of(this).resolve(dataStream.streamArn);
-    const keyText = JSON.stringify(key);
-    if (this.cameraNames.has(keyText)) {
+    validateName('cameraName', cameraName, CAMERA_NAME);
+    const keyText = JSON.stringify(Stack.of(this).resolve(dataStream.streamArn));
+    if (this.streams.has(keyText)) {
       throw new Error(`the data stream ${dataStream.node.path} is consumed already by ${this.node.path}`);
     }
-    this.cameraNames.set(keyText, { stream: dataStream, camera: cameraName });
-    this.handler.addEventSource(new KinesisEventSource(dataStream, this.eventSourceProps));
+    const named = prefixedStreamCamera(dataStream, this.dataStreamNamePrefix, this);
+    if (named !== undefined && cameraName !== undefined && named !== cameraName) {
+      throw new Error(
+        `cameraName ${show(cameraName)} does not match the data stream ${dataStream.node.path}, whose name gives the camera ${show(named)} ` +
+          `(streams named "${this.dataStreamNamePrefix}<camera>" carry their camera in their name): name the stream "${this.dataStreamNamePrefix}${cameraName}", or leave out cameraName`,
+      );
+    }
+    this.streams.set(keyText, { stream: dataStream, camera: cameraName, named: named !== undefined });
+    if (named !== undefined) {
+      this.grantPrefixedStreams();
+    } else {
+      this.handler.addToRolePolicy(new iam.PolicyStatement({ actions: STREAM_READ_ACTIONS, resources: [dataStream.streamArn] }));
+    }
+    if (dataStream.encryptionKey) {
+      this.grantStreamKey(dataStream.encryptionKey);
+    }
+    this.handler.addEventSourceMapping(`KinesisEventSource:${Names.nodeUniqueId(dataStream.node)}`, { ...this.mappingOptions, eventSourceArn: dataStream.streamArn });
   }
 
-  /**
-   * A rule on "Face Matched" events of this consumer.
-   */
+  /** A rule on "Face Matched" events of this consumer. */
   public onFaceMatch(id: string, options: FaceMatchRuleOptions = {}): events.Rule {
-    validateList('externalImageIds', options.externalImageIds, (value) =>
-      validateName('externalImageIds[]', value, 1, 255, EXTERNAL_IMAGE_ID, '[a-zA-Z0-9_.-:]'),
-    );
-    validateList('cameras', options.cameras, (value) => validateName('cameras[]', value, 1, 64, REKOGNITION_NAME, '[a-zA-Z0-9_.-]'));
-    validateNumber('minSimilarity', options.minSimilarity, 0, 100);
-    const match: Record<string, unknown> = {};
-    if (options.externalImageIds) {
-      match.externalImageId = options.externalImageIds;
-    }
-    if (options.minSimilarity !== undefined) {
-      match.similarity = events.Match.greaterThanOrEqual(options.minSimilarity);
-    }
-    return this.rule(id, FaceSearchConsumer.FACE_MATCHED, options.cameras, match, options.target, options.description ?? describeMatchRule(options));
+    return faceMatchRule(this, id, this, options);
   }
 
-  /**
-   * A rule on "Face Not Matched" events of this consumer: faces that matched nobody.
-   */
+  /** A rule on "Face Not Matched" events of this consumer: faces that matched nobody. */
   public onUnknownFace(id: string, options: UnknownFaceRuleOptions = {}): events.Rule {
-    validateList('cameras', options.cameras, (value) => validateName('cameras[]', value, 1, 64, REKOGNITION_NAME, '[a-zA-Z0-9_.-]'));
-    const where = options.cameras ? ` on ${options.cameras.join(', ')}` : '';
-    return this.rule(id, FaceSearchConsumer.FACE_NOT_MATCHED, options.cameras, {}, options.target, options.description ?? `Unknown faces${where}`);
-  }
-
-  private rule(id: string, detailType: string, cameras: string[] | undefined, match: Record<string, unknown>, target: events.IRuleTarget | undefined, description: string): events.Rule {
-    const detail: Record<string, unknown> = { consumer: [this.consumerId] };
-    if (cameras) {
-      detail.camera = cameras;
-    }
-    if (Object.keys(match).length > 0) {
-      detail.match = match;
-    }
-    return new events.Rule(this, id, {
-      eventBus: this.eventBus,
-      description: description.slice(0, 512),
-      eventPattern: { source: [FaceSearchConsumer.EVENT_SOURCE], detailType: [detailType], detail },
-      targets: target ? [target] : undefined,
-    });
+    return unknownFaceRule(this, id, this, options);
   }
 
   /**
    * A metric the consumer publishes (namespace FaceStreamPipeline, dimension `service` = consumerId):
-   * RecordsProcessed, FacesMatched, UnknownFaces, MalformedRecords, SightingsSuppressed, EventsFailed.
+   * RecordsProcessed, FacesMatched, UnknownFaces, MalformedRecords, DedupedSightings, EventsFailed.
    * @default - sum over 5 minutes
    */
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -362,9 +308,9 @@ failureQueue(this, 'DeadLetterQueue', props.encryptionKey);
     return this.metric('EventsFailed', props);
   }
 
-  /** Sightings not sent again within the de-duplication window. @default - sum over 5 minutes */
-  public metricSightingsSuppressed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('SightingsSuppressed', props);
+  /** Sightings not sent because their window's event was sent already (de-duplication). @default - sum over 5 minutes */
+  public metricDedupedSightings(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('DedupedSightings', props);
   }
 
   /** Invocation errors of the consumer function. @default - sum over 5 minutes */
@@ -387,31 +333,65 @@ failureQueue(this, 'DeadLetterQueue', props.encryptionKey);
     return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, ...props });
   }
 
-  /** data stream ARN -> camera name, as JSON, for the handler's CAMERAS variable. */
+  /** One statement for every prefix-named stream, however many there are. */
+  private grantPrefixedStreams(): void {
+    if (this.prefixGranted) {
+      return;
+    }
+    this.prefixGranted = true;
+    const arn = Stack.of(this).formatArn({ service: 'kinesis', resource: 'stream', resourceName: `${this.dataStreamNamePrefix}*` });
+    this.handler.addToRolePolicy(new iam.PolicyStatement({ actions: STREAM_READ_ACTIONS, resources: [arn] }));
+    ackWildcard(
+      this.handler.role!,
+      arn,
+      `the data streams named "${this.dataStreamNamePrefix}<camera>" (dataStreamNamePrefix, derived from this consumer's construct path): one statement for every camera, so that the role does not grow per camera`,
+    );
+  }
+
+  /** kms:Decrypt on the data streams' keys through Kinesis, one statement for every key. */
+  private grantStreamKey(key: kms.IKey): void {
+    if (this.streamKeys.has(key)) {
+      return;
+    }
+    if (this.streamKeys.size === 0) {
+      this.streamKeyStatement.addCondition('StringEquals', { 'kms:ViaService': `kinesis.${Stack.of(this).region}.amazonaws.com` });
+      this.handler.addToRolePolicy(this.streamKeyStatement);
+    }
+    this.streamKeys.add(key);
+    this.streamKeyStatement.addResources(key.keyArn);
+  }
+
+  /** Key actions only through the service that encrypts with it (kms:ViaService). */
+  private grantKey(key: kms.IKey | undefined, service: string, actions: string[]): void {
+    if (key) {
+      this.handler.addToRolePolicy(
+        new iam.PolicyStatement({ actions, resources: [key.keyArn], conditions: { StringEquals: { 'kms:ViaService': `${service}.${Stack.of(this).region}.amazonaws.com` } } }),
+      );
+    }
+  }
+
+  /** data stream ARN -> camera name, as JSON, for the handler's CAMERAS variable (prefix-named streams need none). */
   private renderCameras(): string {
     const map: Record<string, string> = {};
-    for (const { stream, camera } of this.cameraNames.values()) {
-      if (camera) {
+    for (const { stream, camera, named } of this.streams.values()) {
+      if (camera && !named) {
         map[stream.streamArn] = camera;
       }
     }
     return Stack.of(this).toJsonString(map);
   }
-}
 
-function validateList(prop: string, values: string[] | undefined, check: (value: string) => void): void {
-  if (values === undefined || Token.isUnresolved(values)) {
-    return;
+  /** Lambda's 4 KB for the environment, measured as the JSON of all variables. */
+  private validateEnvironmentSize(): string[] {
+    const size = environmentSize(this.handler);
+    if (size <= LIMITS.environmentBytes) {
+      return [];
+    }
+    const mapped = [...this.streams.values()].filter((s) => s.camera && !s.named).length;
+    return [
+      `the environment of ${this.handler.node.path} would be about ${size} bytes, over Lambda's limit of ${LIMITS.environmentBytes} bytes ` +
+        `(the JSON of all variables; each reference resolved at deployment counts ${REFERENCE_ESTIMATE}): ${mapped} data streams have an entry in CAMERAS. ` +
+        `Name the data streams "${this.dataStreamNamePrefix}<camera>" (dataStreamNamePrefix; FaceStreamPipeline does), which need no entry, or spread them over more consumers`,
+    ];
   }
-  if (values.length === 0) {
-    throw new Error(`${prop} must name at least one value when given; leave it out to match all`);
-  }
-  values.forEach(check);
-}
-
-function describeMatchRule(options: FaceMatchRuleOptions): string {
-  const who = options.externalImageIds ? options.externalImageIds.join(', ') : 'anyone in the collection';
-  const where = options.cameras ? ` on ${options.cameras.join(', ')}` : '';
-  const how = options.minSimilarity !== undefined ? ` with similarity >= ${options.minSimilarity}` : '';
-  return `Face matches of ${who}${where}${how}`;
 }

@@ -1,18 +1,19 @@
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Names } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { Camera, CameraConfig, CameraOptions, ProcessorSchedule } from './camera';
-import { FaceCollection, IFaceCollection } from './face-collection';
-import { FaceEnrollment } from './face-enrollment';
-import { FaceMatchRuleOptions, FaceSearchConsumer, FaceSearchConsumerProps, UnknownFaceRuleOptions } from './face-search-consumer';
+import { Camera, CameraConfig, CameraOptions } from './camera';
+import { FaceCollection } from './face-collection';
+import { IFaceCollection } from './face-collection-base';
+import { FaceEnrollment, FaceEnrollmentOptions } from './face-enrollment';
+import { AnalysisSchedule, FaceSearchEngine } from './face-search-engine';
+import { FaceMatchRuleOptions, UnknownFaceRuleOptions } from './face-events';
+import { FaceSearchConsumer, FaceSearchConsumerProps } from './face-search-consumer';
+import { checkStackLimits } from './private/limits';
 import { PipelineMonitoring, validateAlarmPeriod } from './private/pipeline-monitoring';
-import { createRekognitionServiceRole } from './private/service-role';
 import { LIBRARY_VERSION } from './private/version';
-import { REKOGNITION_NAME, validateName, validateNumber } from './private/validate';
+import { CAMERA_NAME, COLLECTION_ID, show, validateName, validateNumber } from './private/validate';
 
 /** Rekognition's default quota of stream processors per account and Region. */
 const DEFAULT_PROCESSOR_QUOTA = 10;
@@ -40,11 +41,12 @@ export interface FaceStreamPipelineProps {
   readonly collectionId?: string;
 
   /**
-   * The role Rekognition assumes for every camera's processor. A role of this app is granted
-   * exactly the cameras' streams.
-   * @default - a new role trusting rekognition.amazonaws.com for this account's stream processors
+   * How every camera's video is searched for faces, for every camera that does not set its own:
+   * `FaceSearchEngine.streamProcessor()` (a Rekognition Video stream processor per camera) or
+   * `FaceSearchEngine.frameSampling()` (frames searched with the image APIs; every account).
+   * @default FaceSearchEngine.streamProcessor() - each camera with its own Rekognition service role
    */
-  readonly role?: iam.IRole;
+  readonly engine?: FaceSearchEngine;
 
   /**
    * Minimum similarity (0-100) for a face match, for every camera that does not set its own.
@@ -54,7 +56,7 @@ export interface FaceStreamPipelineProps {
   readonly faceMatchThreshold?: number;
 
   /**
-   * Whether the cameras' processors run, for every camera that does not set its own.
+   * Whether the cameras' video is analysed, for every camera that does not set its own.
    * @default true
    */
   readonly running?: boolean;
@@ -96,16 +98,16 @@ export interface FaceStreamPipelineProps {
   readonly enrollment?: boolean;
 
   /**
-   * An existing bucket for enrolment pictures. Only with `enrollment`.
-   * @default - a new bucket: encrypted, private, TLS only
+   * Settings of face enrolment (bucket, event bus, key, logs). Giving them turns enrolment on.
+   * @default - the FaceEnrollment defaults, with the consumer's event bus and the pipeline's encryptionKey
    */
-  readonly enrollmentBucket?: s3.IBucket;
+  readonly enrollmentOptions?: FaceEnrollmentOptions;
 
   /**
-   * Start and stop every camera's processor on a schedule (cameras may set their own).
-   * @default - no schedule: processors follow `running`
+   * Start and stop every camera's analysis on a schedule (cameras may set their own).
+   * @default - no schedule: cameras follow `running`
    */
-  readonly schedule?: ProcessorSchedule;
+  readonly schedule?: AnalysisSchedule;
 
   /**
    * Alarms: consumer errors, consumer iterator age, dead-letter queue not empty, and per camera no
@@ -141,9 +143,9 @@ export interface FaceStreamPipelineProps {
 }
 
 /**
- * Amazon Rekognition Video streaming face search in one construct: a face collection, the
- * Rekognition service role, and per camera a Kinesis video stream, a Kinesis data stream and a
- * running stream processor.
+ * Face search on camera video in one construct: a face collection, a consumer turning face search
+ * records into EventBridge events, and per camera a Kinesis video stream, a Kinesis data stream
+ * and its face search engine (a Rekognition Video stream processor, or frame sampling).
  *
  * @example
  * new FaceStreamPipeline(this, 'Faces', { cameras: [{ name: 'front-door' }] });
@@ -154,9 +156,6 @@ export class FaceStreamPipeline extends Construct {
 
   /** The face collection every camera searches. */
   public readonly collection: IFaceCollection;
-
-  /** The role Rekognition assumes, shared by all cameras. */
-  public readonly role: iam.IRole;
 
   /** The consumer of every camera's data stream; absent with `consumer: false`. */
   public readonly consumer?: FaceSearchConsumer;
@@ -170,6 +169,13 @@ export class FaceStreamPipeline extends Construct {
   /** The dashboard, with `dashboard: true`. */
   public readonly dashboard?: cloudwatch.Dashboard;
 
+  /**
+   * The cameras' new video streams and data streams are named `<streamNamePrefix><camera name>`
+   * (the stack output `StreamNamePrefix` says it too): with the consumer, its
+   * `dataStreamNamePrefix`; otherwise derived from this pipeline's construct path.
+   */
+  public readonly streamNamePrefix: string;
+
   private readonly monitoring: PipelineMonitoring;
 
   private readonly props: FaceStreamPipelineProps;
@@ -182,29 +188,41 @@ export class FaceStreamPipeline extends Construct {
     if (props.collection && props.collectionId !== undefined) {
       throw new Error('collectionId names a new collection; it cannot be used with collection (an existing one). Remove one of them');
     }
-    validateName('collectionId', props.collectionId, 1, 255, REKOGNITION_NAME, '[a-zA-Z0-9_.-]');
+    validateName('collectionId', props.collectionId, COLLECTION_ID);
     validateNumber('faceMatchThreshold', props.faceMatchThreshold, 0, 100);
     this.props = props;
     this.collection = props.collection ?? new FaceCollection(this, 'Collection', { collectionId: props.collectionId });
-    this.role = props.role ?? createRekognitionServiceRole(this, 'ServiceRole');
     if (props.consumer === false && props.consumerProps) {
       throw new Error('consumerProps configure the consumer, which consumer: false leaves out. Remove one of them');
     }
     if (props.consumer !== false) {
       this.consumer = new FaceSearchConsumer(this, 'Consumer', { encryptionKey: props.encryptionKey, ...props.consumerProps });
     }
-    if (props.enrollmentBucket && !props.enrollment) {
-      throw new Error('enrollmentBucket is the bucket of face enrolment; it needs enrollment: true');
+    if (props.enrollment === false && props.enrollmentOptions) {
+      throw new Error('enrollmentOptions configure face enrolment, which enrollment: false leaves out. Remove one of them');
     }
-    if (props.enrollment) {
+    if (props.enrollment || props.enrollmentOptions) {
       this.enrollment = new FaceEnrollment(this, 'Enrollment', {
-        collection: this.collection,
-        bucket: props.enrollmentBucket,
         eventBus: this.consumer?.eventBus,
         encryptionKey: props.encryptionKey,
+        ...props.enrollmentOptions,
+        collection: this.collection,
+      });
+    }
+    this.streamNamePrefix = this.consumer?.dataStreamNamePrefix ?? `${Names.uniqueResourceName(this, { maxLength: 40, separator: '-' })}-`;
+    // what the README's next steps need: where to send video, and where to upload faces
+    new CfnOutput(this, 'StreamNamePrefix', {
+      description: 'Each camera sends video to the Kinesis video stream <prefix><camera name>; its face search records are in the data stream of the same name',
+      value: this.streamNamePrefix,
+    });
+    if (this.enrollment) {
+      new CfnOutput(this, 'EnrollmentBucketName', {
+        description: 'Upload faces/<person>/<photo>.jpg here to enrol a face',
+        value: this.enrollment.bucket.bucketName,
       });
     }
     this.node.addValidation({ validate: () => this.validateRuleCameras() });
+    checkStackLimits(this);
     validateAlarmPeriod('noVideoAlarmAfter', props.noVideoAlarmAfter);
     if (props.alarms === false && props.alarmActions?.length) {
       throw new Error('alarmActions act on the alarms, which alarms: false leaves out. Remove one of them');
@@ -234,20 +252,20 @@ export class FaceStreamPipeline extends Construct {
   }
 
   /**
-   * Adds a camera: a video stream, a data stream and a stream processor searching this pipeline's
-   * collection.
+   * Adds a camera: a video stream, a data stream and its engine (a stream processor by default)
+   * searching this pipeline's collection.
    *
    * @param name 1-64 characters of `[a-zA-Z0-9_.-]`, unique in the pipeline
    */
   public addCamera(name: string, options: CameraOptions = {}): Camera {
-    validateName('camera name', name, 1, 64, REKOGNITION_NAME, '[a-zA-Z0-9_.-]');
+    validateName('camera name', name, CAMERA_NAME);
     if (this.cameraList.some((camera) => camera.cameraName === name)) {
       throw new Error(`camera name ${JSON.stringify(name)} is used twice; each camera of a pipeline needs a unique name`);
     }
     const camera = new Camera(this, name, {
       name,
       collection: this.collection,
-      role: this.role,
+      engine: options.engine ?? this.props.engine,
       faceMatchThreshold: options.faceMatchThreshold ?? this.props.faceMatchThreshold,
       running: options.running ?? this.props.running,
       dataSharing: options.dataSharing ?? this.props.dataSharing,
@@ -255,17 +273,19 @@ export class FaceStreamPipeline extends Construct {
       videoStream: options.videoStream,
       dataStream: options.dataStream,
       videoRetention: options.videoRetention,
+      streamNamePrefix: this.streamNamePrefix,
       streamProcessorName: options.streamProcessorName,
       schedule: options.schedule ?? this.props.schedule,
     });
     this.cameraList.push(camera);
-    this.consumer?.addCamera(camera);
-    this.monitoring.addCamera(camera, options.running ?? this.props.running);
-    if (this.cameraList.length === DEFAULT_PROCESSOR_QUOTA + 1) {
+    this.consumer?.addDataStream(camera.dataStream, camera.cameraName);
+    this.monitoring.addCamera(camera, options.running ?? this.props.running, (options.schedule ?? this.props.schedule) !== undefined);
+    const processors = this.cameraList.filter((c) => c.streamProcessor).length;
+    if (camera.streamProcessor && processors === DEFAULT_PROCESSOR_QUOTA + 1) {
       Annotations.of(this).addWarningV2(
         'cdk-face-stream-pipeline:processorQuota',
-        `This pipeline has more than ${DEFAULT_PROCESSOR_QUOTA} cameras, and so more than ${DEFAULT_PROCESSOR_QUOTA} stream processors: ` +
-          'the default Rekognition quota is 10 stream processors per account and Region. Ask for a quota increase before deploying',
+        `This pipeline has more than ${DEFAULT_PROCESSOR_QUOTA} cameras on the stream-processor engine, and so more than ${DEFAULT_PROCESSOR_QUOTA} stream processors: ` +
+          'the default Rekognition quota is 10 stream processors per account and Region. Ask for a quota increase before deploying, or use FaceSearchEngine.frameSampling()',
       );
     }
     this.cameraAddedHandlers.forEach((handler) => handler(camera));
@@ -301,7 +321,7 @@ export class FaceStreamPipeline extends Construct {
     const known = new Set(this.cameraList.map((camera) => camera.cameraName));
     return this.ruleCameras
       .filter(({ camera }) => !known.has(camera))
-      .map(({ rule, camera }) => `rule "${rule}": cameras names ${JSON.stringify(camera)}, which is not a camera of this pipeline (cameras: ${[...known].join(', ') || 'none'})`);
+      .map(({ rule, camera }) => `rule "${rule}" names the camera ${show(camera)} in cameras, which is not a camera of this pipeline (cameras: ${[...known].join(', ') || 'none'})`);
   }
 
   /**

@@ -1,11 +1,20 @@
-import { Annotations, ArnFormat, CustomResource, IResource, Lazy, Names, Resource, Stack, TagManager, TagType, ITaggable } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { Annotations, CustomResource, IResource, Lazy, Resource, Stack, TagManager, TagType, ITaggable, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import { Construct } from 'constructs';
-import { IFaceCollection } from './face-collection';
+import { IFaceCollection } from './face-collection-base';
+import { HEALTH_CHECK_PERIOD, HEALTH_METRICS, ProcessorHealthCheck } from './private/processor-health-check';
 import { createRekognitionServiceRole } from './private/service-role';
-import { StreamProcessorProvider, WAIT_TIMEOUT } from './private/stream-processor-provider';
-import { REKOGNITION_NAME, validateName, validateNumber } from './private/validate';
+import {
+  MANAGE_PROCESSOR_ACTIONS,
+  processorArn,
+  processorNamePrefix,
+  StreamProcessorProvider,
+  WAIT_TIMEOUT,
+} from './private/stream-processor-provider';
+import { PROCESSOR_NAME, validateName, validateNumber } from './private/validate';
 import { IVideoStream } from './video-stream';
 
 /**
@@ -47,8 +56,11 @@ export interface StreamProcessorProps {
 
   /**
    * The role Rekognition assumes to read the video stream and write to the data stream. When it
-   * is a role of this app, it is granted exactly that.
-   * @default - a new role trusting rekognition.amazonaws.com for this account's stream processors
+   * is a role of this app, it is granted exactly that. Give each processor its own role: a role
+   * shared by several processors lets each of them read every camera's video.
+   * @default - a new role for this processor only: it trusts rekognition.amazonaws.com for this
+   * account and this processor's name (aws:SourceAccount, aws:SourceArn) and may read only this
+   * video stream and write only this data stream
    */
   readonly role?: iam.IRole;
 
@@ -62,8 +74,12 @@ export interface StreamProcessorProps {
   /**
    * The processor name: 1-128 characters of `[a-zA-Z0-9_.-]`. A fixed name means a change that
    * needs a new processor (video stream, data stream, collection, threshold, role) must also
-   * change the name, as for any custom-named CloudFormation resource.
-   * @default - a unique name generated from the construct path
+   * change the name, as for any custom-named CloudFormation resource. The stack's health check
+   * watches only processors whose names start with the stack's processor prefix (the generated
+   * names do): with another fixed name, `metricFailed()` and `metricRunning()` have no data, and
+   * the handler needs a policy for that name (an inline policy of its role, about 500 characters).
+   * @default - `<stack prefix>-<construct path>-<hash>-<12 hex digits>`, the last digits a hash of the
+   * settings that force a replacement
    */
   readonly streamProcessorName?: string;
 
@@ -96,7 +112,7 @@ export class StreamProcessor extends Resource implements IStreamProcessor, ITagg
    * Imports an existing stream processor by name (in this stack's account and Region).
    */
   public static fromStreamProcessorName(scope: Construct, id: string, streamProcessorName: string): IStreamProcessor {
-    validateName('streamProcessorName', streamProcessorName, 1, 128, REKOGNITION_NAME, '[a-zA-Z0-9_.-]');
+    validateName('streamProcessorName', streamProcessorName, PROCESSOR_NAME);
     class Import extends Resource implements IStreamProcessor {
       public readonly streamProcessorName = streamProcessorName;
       public readonly streamProcessorArn = processorArn(scope, streamProcessorName);
@@ -128,9 +144,12 @@ export class StreamProcessor extends Resource implements IStreamProcessor, ITagg
   /** The face collection the processor searches. */
   public readonly collection: IFaceCollection;
 
+  /** The prefix of the names generated for this processor: IAM and the service role's trust are scoped to it. */
+  private readonly namePattern: string;
+
   constructor(scope: Construct, id: string, props: StreamProcessorProps) {
     super(scope, id, { physicalName: props.streamProcessorName });
-    validateName('streamProcessorName', props.streamProcessorName, 1, 128, REKOGNITION_NAME, '[a-zA-Z0-9_.-]');
+    validateName('streamProcessorName', props.streamProcessorName, PROCESSOR_NAME);
     validateNumber('faceMatchThreshold', props.faceMatchThreshold, 0, 100);
     if (props.faceMatchThreshold !== undefined && props.faceMatchThreshold < 80) {
       Annotations.of(this).addWarningV2(
@@ -142,13 +161,45 @@ export class StreamProcessor extends Resource implements IStreamProcessor, ITagg
     this.videoStream = props.videoStream;
     this.dataStream = props.dataStream;
     this.collection = props.collection;
-    this.role = props.role ?? createRekognitionServiceRole(this, 'ServiceRole');
     this.tags = new TagManager(TagType.KEY_VALUE, 'Custom::RekognitionStreamProcessor');
 
-    const namePrefix = Names.uniqueResourceName(this, { maxLength: 100, separator: '-', allowedSpecialCharacters: '_.-' });
+    const namePrefix = processorNamePrefix(this);
+    this.namePattern = props.streamProcessorName ?? `${namePrefix}-*`;
+    const arnPattern = processorArn(this, this.namePattern);
+    this.role = props.role ?? createRekognitionServiceRole(this, 'ServiceRole', arnPattern);
+
     const provider = StreamProcessorProvider.getOrCreate(this);
-    const arnPattern = processorArn(this, props.streamProcessorName ?? `${namePrefix}-*`);
-    provider.allow(arnPattern, props.collection.collectionArn, this.role.roleArn);
+    // The health check that publishes metricFailed() and metricRunning(): one per stack.
+    const health = ProcessorHealthCheck.getOrCreate(this);
+    const name = props.streamProcessorName;
+    const outsidePrefix = name !== undefined && (Token.isUnresolved(name) || !name.startsWith(health.namePrefix));
+    if (outsidePrefix && !Token.isUnresolved(name)) {
+      Annotations.of(this).addWarningV2(
+        'cdk-face-stream-pipeline:processorNotWatched',
+        `streamProcessorName "${props.streamProcessorName}" does not start with "${health.namePrefix}": the health check does not watch it, so metricFailed() and metricRunning() have no data`,
+      );
+    }
+
+    // The handler's permissions: the stack's constant policy covers generated names and roles made
+    // here. A processor outside those patterns (a fixed name outside the stack prefix, a role given
+    // by the user) adds a policy of its own, whose id follows the name it covers: a rename or a move
+    // creates a new policy and deletes the old one in the clean-up phase, after the old processor.
+    provider.allowCollection(props.collection.collectionArn);
+    const own: iam.PolicyStatement[] = [];
+    if (outsidePrefix) {
+      own.push(new iam.PolicyStatement({ sid: 'ManageThisStreamProcessor', actions: MANAGE_PROCESSOR_ACTIONS, resources: [arnPattern] }));
+    }
+    if (props.role) {
+      own.push(
+        new iam.PolicyStatement({
+          sid: 'PassItsServiceRole',
+          actions: ['iam:PassRole'],
+          resources: [props.role.roleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'rekognition.amazonaws.com' } },
+        }),
+      );
+    }
+    const access = own.length > 0 ? new iam.Policy(this, `HandlerAccess${nameHash(this, this.namePattern)}`, { roles: [provider.handlerRole], statements: own }) : undefined;
 
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
@@ -167,8 +218,11 @@ export class StreamProcessor extends Resource implements IStreamProcessor, ITagg
         WaitTimeoutSeconds: WAIT_TIMEOUT.toSeconds(),
       },
     });
-    // The handler's permissions must exist before the processor and outlive it on stack deletion.
+    // The handler's permissions exist before the processor and outlive it (delete in reverse order).
     resource.node.addDependency(provider.policy);
+    if (access) {
+      resource.node.addDependency(access);
+    }
 
     // What Rekognition itself needs, granted to the service role before the processor starts.
     const grants = [
@@ -184,13 +238,39 @@ export class StreamProcessor extends Resource implements IStreamProcessor, ITagg
     this.streamProcessorArn = resource.getAttString('Arn');
     this.streamProcessorStatus = resource.getAttString('Status');
   }
+
+  /**
+   * 1 while the processor is FAILED, from the stack's health check (namespace FaceStreamPipeline,
+   * dimension StreamProcessor), which reads every processor's status every 5 minutes.
+   * @default - maximum over 5 minutes
+   */
+  public metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.healthMetric(HEALTH_METRICS.failed, props);
+  }
+
+  /**
+   * 1 while the processor is RUNNING, from the stack's health check. No data while the processor
+   * does not exist (deleted out of band): alarm on it with `treatMissingData: BREACHING` to catch that.
+   * @default - minimum over 5 minutes
+   */
+  public metricRunning(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.healthMetric(HEALTH_METRICS.running, { statistic: cloudwatch.Stats.MINIMUM, ...props });
+  }
+
+  private healthMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: HEALTH_METRICS.namespace,
+      metricName,
+      dimensionsMap: { [HEALTH_METRICS.dimension]: this.streamProcessorName },
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: HEALTH_CHECK_PERIOD,
+      ...props,
+    }).attachTo(this);
+  }
 }
 
-function processorArn(scope: Construct, name: string): string {
-  return Stack.of(scope).formatArn({
-    service: 'rekognition',
-    resource: 'streamprocessor',
-    resourceName: name,
-    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-  });
+/** 8 hex digits of a name (pattern), or "Token" for a name known only at deploy time. */
+function nameHash(scope: Construct, name: string): string {
+  const text = Token.isUnresolved(name) ? JSON.stringify(Stack.of(scope).resolve(name)) : name;
+  return createHash('sha256').update(text).digest('hex').slice(0, 8).toUpperCase();
 }

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { CfnStream } from 'aws-cdk-lib/aws-kinesisvideo';
 import { Construct } from 'constructs';
-import { validateName, validateNumber } from './private/validate';
+import { REKOGNITION_NAME, validateName, validateNumber } from './private/validate';
 
 /**
  * A Kinesis video stream, created here or imported.
@@ -195,7 +195,7 @@ export class VideoStream extends VideoStreamBase {
 
   constructor(scope: Construct, id: string, props: VideoStreamProps = {}) {
     super(scope, id, { physicalName: props.streamName });
-    validateName('streamName', props.streamName, 1, 256, /^[a-zA-Z0-9_.\-]+$/, '[a-zA-Z0-9_.-]');
+    validateName('streamName', props.streamName, { min: 1, max: 256, pattern: REKOGNITION_NAME, allowed: '[a-zA-Z0-9_.-]' });
     const retentionHours = props.dataRetention?.toHours({ integral: false }) ?? 24;
     validateNumber('dataRetention (in hours)', retentionHours, 1, 87600, true);
 

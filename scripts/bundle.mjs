@@ -1,11 +1,14 @@
 // Bundles every Lambda handler in lib/runtime/<name>/index.ts into assets/<name>/index.js, and the
 // put-media CLI in lib/cli/index.ts into assets/cli/index.js, with esbuild, so that a user of the
 // published package synthesizes without esbuild or Docker.
-// Usage: node scripts/bundle.mjs [--quiet] [name ...]   (names: only those bundles)
+// Usage: node scripts/bundle.mjs [--quiet] [--if-changed] [name ...]   (names: only those bundles)
+// --if-changed skips a bundle whose inputs (every file esbuild read, and the build options) have the
+// same content as when it was last built: a warm `cdk synth` then bundles nothing.
 // Each bundle is written to a temporary folder and renamed into place, so a test reading
 // assets/<name>/ never sees it half-written.
 import { build } from 'esbuild';
-import { chmodSync, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { handlerBuildOptions } from './esbuild-options.mjs';
@@ -13,7 +16,36 @@ import { handlerBuildOptions } from './esbuild-options.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const runtime = join(root, 'lib', 'runtime');
 const quiet = process.argv.includes('--quiet');
+const ifChanged = process.argv.includes('--if-changed');
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+// stamps live outside assets/, so that they are neither in a Lambda asset nor in the package
+const stamps = join(root, 'node_modules', '.cache', 'face-stream-pipeline-bundles');
+const optionsHash = createHash('sha256')
+  .update(readFileSync(join(root, 'scripts', 'esbuild-options.mjs')))
+  .update(readFileSync(fileURLToPath(import.meta.url)))
+  .digest('hex');
+
+/** sha256 of each input file, and of the build options: what a bundle was built from. */
+function fingerprint(inputs) {
+  const files = {};
+  for (const file of inputs) {
+    files[file] = existsSync(join(root, file)) ? createHash('sha256').update(readFileSync(join(root, file))).digest('hex') : 'missing';
+  }
+  return { options: optionsHash, files };
+}
+
+function upToDate(name, outdir, entry) {
+  const stampFile = join(stamps, `${name}.json`);
+  if (!existsSync(stampFile) || !existsSync(join(outdir, 'index.js'))) {
+    return false;
+  }
+  const stamp = JSON.parse(readFileSync(stampFile, 'utf8'));
+  if (stamp.entry !== entry) {
+    return false;
+  }
+  const now = fingerprint(Object.keys(stamp.files));
+  return now.options === stamp.options && Object.entries(stamp.files).every(([file, hash]) => now.files[file] === hash);
+}
 
 const entries = readdirSync(runtime)
   .filter((name) => existsSync(join(runtime, name, 'index.ts')))
@@ -23,9 +55,15 @@ if (existsSync(join(root, 'lib', 'cli', 'index.ts'))) {
 }
 for (const { name, entry } of entries.filter((e) => wanted.length === 0 || wanted.includes(e.name))) {
   const outdir = join(root, 'assets', name);
+  if (ifChanged && upToDate(name, outdir, entry)) {
+    continue;
+  }
   const tmpdir = `${outdir}.tmp-${process.pid}`;
   rmSync(tmpdir, { recursive: true, force: true });
-  await build({ entryPoints: [entry], outfile: join(tmpdir, 'index.js'), ...handlerBuildOptions });
+  const result = await build({ entryPoints: [entry], outfile: join(tmpdir, 'index.js'), metafile: true, ...handlerBuildOptions });
+  // esbuild names inputs relative to the working directory; the stamp keeps them relative to the root
+  const inputs = Object.keys(result.metafile.inputs).map((file) => (file.startsWith('/') ? file.slice(root.length + 1) : join(process.cwd(), file).slice(root.length + 1)));
+  const stamp = JSON.stringify({ entry, ...fingerprint(inputs) });
   if (name === 'cli') {
     chmodSync(join(tmpdir, 'index.js'), 0o755); // the package's bin
   }
@@ -35,6 +73,8 @@ for (const { name, entry } of entries.filter((e) => wanted.length === 0 || wante
   }
   renameSync(tmpdir, outdir);
   rmSync(old, { recursive: true, force: true });
+  mkdirSync(stamps, { recursive: true });
+  writeFileSync(join(stamps, `${name}.json`), stamp);
   if (!quiet) {
     const size = statSync(join(outdir, 'index.js')).size;
     console.error(`bundled assets/${name}/index.js (${(size / 1024).toFixed(1)} KiB)`);

@@ -15,7 +15,7 @@ describe('Camera', () => {
       Running: true,
     });
     expect(camera.cameraName).toBe('door');
-    expect(camera.streamProcessor.role).toBeDefined();
+    expect(camera.streamProcessor!.role).toBeDefined();
   });
 
   test('the data stream is deleted with the stack: it only holds transient face search records', () => {

@@ -11,6 +11,14 @@ import {
 } from '../lib/runtime/face-records/parser';
 import { documentedRecord, recordWith, toData, VIDEO_STREAM_ARN } from './fixtures/face-records';
 
+describe('the engine of a record', () => {
+  test('a record the frame sampler wrote (Engine: frame-sampling) says so in its events; any other record is a stream processor\'s', () => {
+    const sampled = { ...documentedRecord(), Engine: 'frame-sampling' };
+    expect(parseFaceRecord(toData(sampled), 'yard')[0].engine).toBe('frame-sampling');
+    expect(parseFaceRecord(toData({ ...documentedRecord(), Engine: 'something-else' }), 'yard')[0].engine).toBe('stream-processor');
+  });
+});
+
 describe('the documented example record', () => {
   test('parses into one Face Matched event with the documented values in the event schema', () => {
     const [event, ...rest] = parseFaceRecord(toData(documentedRecord()), 'front-door');
@@ -18,6 +26,7 @@ describe('the documented example record', () => {
     expect(event).toEqual({
       version: '1',
       id: `${VIDEO_STREAM_ARN}|91343852333289682796718532614445757584843717598|1510552593.193|2|0`,
+      engine: 'stream-processor',
       camera: 'front-door',
       videoStreamArn: VIDEO_STREAM_ARN,
       fragmentNumber: '91343852333289682796718532614445757584843717598',

@@ -29,18 +29,20 @@ describe('FaceSearchConsumer', () => {
       Environment: {
         Variables: {
           EVENT_BUS_NAME: 'default',
-          EVENT_SOURCE: 'face-stream-pipeline',
           CONSUMER_ID: consumer.consumerId,
           DEAD_LETTER_QUEUE_URL: { Ref: Match.stringLikeRegexp('^ConsumerDeadLetterQueue') },
-          DEDUPE_TABLE_NAME: { Ref: Match.stringLikeRegexp('^ConsumerSightings') },
+          DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES: '1048576',
+          DEDUPE_TABLE_NAME: { Ref: Match.stringLikeRegexp('^ConsumerDedupeTable') },
           DEDUPE_WINDOW_SECONDS: '60',
+          DATA_STREAM_PREFIX: consumer.dataStreamNamePrefix,
           CAMERAS: { 'Fn::Join': ['', ['{"', { 'Fn::GetAtt': [Match.stringLikeRegexp('^Data'), 'Arn'] }, '":"front-door"}']] },
-          POWERTOOLS_SERVICE_NAME: 'face-stream-pipeline',
           POWERTOOLS_METRICS_NAMESPACE: 'FaceStreamPipeline',
+          LIBRARY_VERSION: Match.anyValue(),
         },
       },
     });
     expect(consumer.consumerId).toMatch(/^TestStack-Consumer-[A-F0-9]{8}$/);
+    expect(consumer.dataStreamNamePrefix).toBe(`${consumer.consumerId}-`);
   });
 
   test('event source mappings: batch item failures, bisect, bounded retries and record age, on-failure to the DLQ', () => {
@@ -59,11 +61,11 @@ describe('FaceSearchConsumer', () => {
     });
   });
 
-  test('the DLQ is encrypted and denies non-TLS access; the sighting table is on-demand, encrypted, with a TTL', () => {
+  test('the DLQ is encrypted, takes 1 MiB messages and denies non-TLS access; the dedupe table is on-demand, encrypted, with a TTL', () => {
     const stack = testStack();
     consumerWith(stack);
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600, MaximumMessageSize: 1048576 });
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       PolicyDocument: {
         Statement: [
@@ -79,40 +81,68 @@ describe('FaceSearchConsumer', () => {
     });
   });
 
-  test('IAM: read exactly the data stream, PutEvents on the bus, SendMessage to the DLQ, PutItem/UpdateItem on the table', () => {
+  test('IAM: read exactly the data stream, PutEvents of face events on the bus, SendMessage to the DLQ, PutItem/UpdateItem on the table', () => {
     const stack = testStack();
     consumerWith(stack);
     const template = Template.fromStack(stack);
     const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^ConsumerHandlerRole') }] } }));
     const statements = stack.resolve(policy.Properties.PolicyDocument.Statement);
     expect(statements).toEqual([
-        {
-          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          Effect: 'Allow',
-          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ConsumerLogs/), 'Arn'] },
-        },
-        { Action: 'events:PutEvents', Effect: 'Allow', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:eu-west-1:123456789012:event-bus/default']] } },
-        { Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ConsumerDeadLetterQueue/), 'Arn'] } },
-        { Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: [{ 'Fn::GetAtt': [expect.stringMatching(/^ConsumerSightings/), 'Arn'] }] },
-        {
-          // granted by aws-cdk-lib's Kinesis event source, on this stream only
-          Action: [
-            'kinesis:DescribeStreamSummary',
-            'kinesis:GetRecords',
-            'kinesis:GetShardIterator',
-            'kinesis:ListShards',
-            'kinesis:SubscribeToShard',
-            'kinesis:DescribeStream',
-            'kinesis:ListStreams',
-            'kinesis:DescribeStreamConsumer',
-          ],
-          Effect: 'Allow',
-          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Data/), 'Arn'] },
-        },
+      {
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ConsumerLogs/), 'Arn'] },
+      },
+      {
+        Action: 'events:PutEvents',
+        Condition: { StringEquals: { 'events:source': 'face-stream-pipeline' } },
+        Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:eu-west-1:123456789012:event-bus/default']] },
+      },
+      // the handler's letters and the event source mappings' on-failure destination
+      { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ConsumerDeadLetterQueue/), 'Arn'] } },
+      { Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ConsumerDedupeTable/), 'Arn'] } },
+      {
+        // what the event source mapping reads, on this stream only (it is not named with the prefix)
+        Action: [
+          'kinesis:DescribeStream',
+          'kinesis:DescribeStreamSummary',
+          'kinesis:GetRecords',
+          'kinesis:GetShardIterator',
+          'kinesis:ListShards',
+          'kinesis:ListStreams',
+          'kinesis:SubscribeToShard',
+        ],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Data/), 'Arn'] },
+      },
     ]);
     for (const statement of statements) {
       expect(statement.Resource).not.toEqual('*');
     }
+  });
+
+  test('IAM with a customer-managed key: only the key actions each service needs, only through that service (kms:ViaService)', () => {
+    const stack = testStack();
+    const key = new kms.Key(stack, 'Key');
+    const consumer = new FaceSearchConsumer(stack, 'Consumer', { encryptionKey: key });
+    consumer.addDataStream(new kinesis.Stream(stack, 'Data', { encryption: kinesis.StreamEncryption.KMS, encryptionKey: key }), 'front-door');
+    consumer.addDataStream(new kinesis.Stream(stack, 'Named', { streamName: `${consumer.dataStreamNamePrefix}lobby`, encryption: kinesis.StreamEncryption.KMS, encryptionKey: key }));
+    const template = Template.fromStack(stack);
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^ConsumerHandlerRole') }] } }));
+    const keyStatements = (stack.resolve(policy.Properties.PolicyDocument.Statement) as any[]).filter((s) => JSON.stringify(s.Action).includes('kms:'));
+    const keyArn = { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] };
+    expect(keyStatements).toEqual([
+      { Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Condition: { StringEquals: { 'kms:ViaService': 'sqs.eu-west-1.amazonaws.com' } }, Effect: 'Allow', Resource: keyArn },
+      {
+        Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
+        Effect: 'Allow',
+        Resource: keyArn,
+      },
+      // one statement for the data streams' keys, whatever the number of streams
+      { Action: 'kms:Decrypt', Condition: { StringEquals: { 'kms:ViaService': 'kinesis.eu-west-1.amazonaws.com' } }, Effect: 'Allow', Resource: keyArn },
+    ]);
   });
 
   test('dedupeWindow 0 turns de-duplication off and leaves out the table', () => {
@@ -201,6 +231,15 @@ describe('FaceSearchConsumer', () => {
       expect(() => consumer.addDataStream(stream)).toThrow('the data stream TestStack/Data is consumed already by TestStack/Consumer');
     });
 
+    test('a prefix-named stream whose name gives another camera than cameraName is refused', () => {
+      const stack = testStack();
+      const consumer = new FaceSearchConsumer(stack, 'Consumer');
+      const stream = new kinesis.Stream(stack, 'Lobby', { streamName: `${consumer.dataStreamNamePrefix}lobby` });
+      expect(() => consumer.addDataStream(stream, 'hall')).toThrow(
+        `cameraName "hall" does not match the data stream TestStack/Lobby, whose name gives the camera "lobby" (streams named "${consumer.dataStreamNamePrefix}<camera>" carry their camera in their name): name the stream "${consumer.dataStreamNamePrefix}hall", or leave out cameraName`,
+      );
+    });
+
     test('cameraName is validated', () => {
       const stack = testStack();
       const { consumer } = consumerWith(stack);
@@ -220,9 +259,12 @@ describe('FaceStreamPipeline with its consumer', () => {
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: stack.resolve(camera.dataStream.streamArn) });
     }
     const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }));
-    const cameras = JSON.stringify(fn.Properties.Environment.Variables.CAMERAS);
-    expect(cameras).toContain('front-door');
-    expect(cameras).toContain('lobby');
+    // the pipeline names its data streams <prefix><camera>: no CAMERAS entries, the handler reads the names
+    expect(fn.Properties.Environment.Variables.CAMERAS).toBe('{}');
+    expect(fn.Properties.Environment.Variables.DATA_STREAM_PREFIX).toBe(pipeline.consumer!.dataStreamNamePrefix);
+    for (const camera of pipeline.cameras) {
+      expect(stack.resolve((camera.dataStream.node.defaultChild as kinesis.CfnStream).name)).toBe(`${pipeline.consumer!.dataStreamNamePrefix}${camera.cameraName}`);
+    }
   });
 
   test('consumer: false leaves the consumer out, and rules then say why they cannot be made', () => {
@@ -252,7 +294,65 @@ describe('FaceStreamPipeline with its consumer', () => {
     pipeline.addCamera('garage'); // added after the rule: fine
     pipeline.onUnknownFace('Typo', { cameras: ['frontdoor'] });
     expect(() => Template.fromStack(stack)).toThrow(
-      'rule "Typo": cameras names "frontdoor", which is not a camera of this pipeline (cameras: front-door, garage)',
+      'rule "Typo" names the camera "frontdoor" in cameras, which is not a camera of this pipeline (cameras: front-door, garage)',
     );
+  });
+});
+
+describe('many cameras (issue 13): nothing in the environment or the role grows per prefix-named stream', () => {
+  function consumerOf(streams: number, encrypted = false) {
+    const stack = testStack();
+    const key = encrypted ? new kms.Key(stack, 'Key') : undefined;
+    const consumer = new FaceSearchConsumer(stack, 'Consumer', { encryptionKey: key });
+    for (let i = 0; i < streams; i++) {
+      const name = `camera-${i}`;
+      const stream = new kinesis.Stream(stack, `Stream${i}`, {
+        streamName: `${consumer.dataStreamNamePrefix}${name}`,
+        encryption: key ? kinesis.StreamEncryption.KMS : kinesis.StreamEncryption.MANAGED,
+        encryptionKey: key,
+      });
+      consumer.addDataStream(stream, i % 2 === 0 ? name : undefined);
+    }
+    const template = Template.fromStack(stack);
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }));
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^ConsumerHandlerRole') }] } }));
+    return { template, environment: fn.Properties.Environment, policy: policy.Properties.PolicyDocument };
+  }
+
+  test.each([false, true])('100 streams give exactly the environment and policy of 1 (customer key: %s)', (encrypted) => {
+    const one = consumerOf(1, encrypted);
+    const hundred = consumerOf(100, encrypted);
+    hundred.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 100);
+    expect(hundred.environment).toEqual(one.environment);
+    expect(hundred.policy).toEqual(one.policy);
+    expect(one.environment.Variables.CAMERAS).toBe('{}');
+    // one statement reads every prefix-named stream
+    expect(hundred.policy.Statement).toContainEqual({
+      Action: expect.arrayContaining(['kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:DescribeStreamSummary', 'kinesis:ListShards', 'kinesis:SubscribeToShard']),
+      Effect: 'Allow',
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kinesis:eu-west-1:123456789012:stream/TestStack-Consumer-A6C8DA27-*']] },
+    });
+  });
+
+  test('streams of other names keep an entry in CAMERAS and a statement each; too many fail synthesis with the limit, the count and what to do', () => {
+    const stack = testStack();
+    const consumer = new FaceSearchConsumer(stack, 'Consumer');
+    for (let i = 0; i < 14; i++) {
+      consumer.addDataStream(new kinesis.Stream(stack, `Other${i}`), `camera-${i}`);
+    }
+    expect(() => Template.fromStack(stack)).toThrow(
+      /the environment of TestStack\/Consumer\/Handler would be about \d+ bytes, over Lambda's limit of 4096 bytes \(the JSON of all variables; each reference resolved at deployment counts 256\): 14 data streams have an entry in CAMERAS\. Name the data streams "TestStack-Consumer-A6C8DA27-<camera>" \(dataStreamNamePrefix; FaceStreamPipeline does\), which need no entry, or spread them over more consumers/,
+    );
+  });
+
+  test('imported streams with concrete ARNs count their real length, so many more fit', () => {
+    const stack = testStack();
+    const consumer = new FaceSearchConsumer(stack, 'Consumer');
+    for (let i = 0; i < 25; i++) {
+      consumer.addDataStream(kinesis.Stream.fromStreamArn(stack, `Imported${i}`, `arn:aws:kinesis:eu-west-1:123456789012:stream/cam-${i}`), `cam-${i}`);
+    }
+    const template = Template.fromStack(stack);
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }));
+    expect(Object.keys(JSON.parse(fn.Properties.Environment.Variables.CAMERAS))).toHaveLength(25);
   });
 });

@@ -3,11 +3,11 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { Camera, FaceCollection, FaceStreamPipeline, VideoStream } from '../lib';
+import { Camera, FaceCollection, FaceStreamPipeline, VideoStream, FaceSearchEngine } from '../lib';
 import { testStack } from './support/stacks';
 
 describe('FaceStreamPipeline', () => {
-  test('one line gives a collection, one service role, and per camera a video stream, an encrypted 1-shard data stream and a running processor', () => {
+  test('one line gives a collection, and per camera a video stream, an encrypted 1-shard data stream, a running processor and its own service role', () => {
     const stack = testStack();
     new FaceStreamPipeline(stack, 'Faces', { cameras: [{ name: 'front-door' }, { name: 'lobby' }] });
     const template = Template.fromStack(stack);
@@ -15,15 +15,19 @@ describe('FaceStreamPipeline', () => {
     template.resourceCountIs('AWS::KinesisVideo::Stream', 2);
     template.resourceCountIs('AWS::Kinesis::Stream', 2);
     template.resourceCountIs('Custom::RekognitionStreamProcessor', 2);
-    template.resourcePropertiesCountIs('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [{ Principal: { Service: 'rekognition.amazonaws.com' } }] } }, 1);
+    template.resourcePropertiesCountIs('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'rekognition.amazonaws.com' } })] } }, 2);
     template.allResourcesProperties('AWS::Kinesis::Stream', {
       ShardCount: 1,
       RetentionPeriodHours: 24,
       StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
       StreamModeDetails: { StreamMode: 'PROVISIONED' },
     });
+    for (const camera of ['frontdoor', 'lobby']) {
+      template.hasResourceProperties('Custom::RekognitionStreamProcessor', {
+        RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^Faces${camera}StreamProcessorServiceRole`), 'Arn'] },
+      });
+    }
     template.allResourcesProperties('Custom::RekognitionStreamProcessor', {
-      RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FacesServiceRole'), 'Arn'] },
       CollectionId: { Ref: Match.stringLikeRegexp('^FacesCollection') },
       FaceMatchThreshold: 80,
       Running: true,
@@ -31,19 +35,37 @@ describe('FaceStreamPipeline', () => {
     });
   });
 
+  test('FaceSearchEngine.streamProcessor() is the default engine: naming it explicitly synthesizes the same template', () => {
+    const implicit = testStack();
+    new FaceStreamPipeline(implicit, 'Faces', { cameras: [{ name: 'front-door' }, { name: 'lobby', running: false }] });
+    const explicit = testStack();
+    new FaceStreamPipeline(explicit, 'Faces', {
+      engine: FaceSearchEngine.streamProcessor(),
+      cameras: [{ name: 'front-door', engine: FaceSearchEngine.streamProcessor() }, { name: 'lobby', running: false }],
+    });
+    expect(Template.fromStack(explicit).toJSON()).toEqual(Template.fromStack(implicit).toJSON());
+  });
+
+  test('a camera tells which engine analyses it', () => {
+    const stack = testStack();
+    const pipeline = new FaceStreamPipeline(stack, 'Faces', { cameras: [{ name: 'door' }] });
+    expect(pipeline.cameras[0].engineName).toBe('stream-processor');
+    expect(pipeline.cameras[0].streamProcessor).toBeDefined();
+  });
+
   test('each camera\'s processor reads its own video stream and writes its own data stream', () => {
     const stack = testStack();
     const pipeline = new FaceStreamPipeline(stack, 'Faces', { cameras: [{ name: 'front-door' }, { name: 'lobby' }] });
     for (const camera of pipeline.cameras) {
       Template.fromStack(stack).hasResourceProperties('Custom::RekognitionStreamProcessor', {
-        NamePrefix: Match.stringLikeRegexp(`^TestStack-Faces-${camera.cameraName}-StreamProcessor-`),
+        NamePrefix: Match.stringLikeRegexp(`^TestStack-[0-9a-f]{8}-Faces-${camera.cameraName}-StreamProcessor-`),
         KinesisVideoStreamArn: stack.resolve(camera.videoStream.streamArn),
         KinesisDataStreamArn: stack.resolve(camera.dataStream.streamArn),
       });
     }
   });
 
-  test('the shared service role is granted exactly the cameras\' streams', () => {
+  test('each camera\'s service role is granted exactly its own streams', () => {
     const stack = testStack();
     new FaceStreamPipeline(stack, 'Faces', { cameras: [{ name: 'front-door' }, { name: 'lobby' }] });
     const statement = (actions: string[], logicalPrefix: string) => ({
@@ -51,17 +73,17 @@ describe('FaceStreamPipeline', () => {
       Effect: 'Allow',
       Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${logicalPrefix}`), 'Arn'] },
     });
-    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
-      Roles: [{ Ref: Match.stringLikeRegexp('^FacesServiceRole') }],
-      PolicyDocument: {
-        Statement: [
-          statement(['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetMedia'], 'FacesfrontdoorVideoStream'),
-          statement(['kinesis:PutRecord', 'kinesis:PutRecords'], 'FacesfrontdoorDataStream'),
-          statement(['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetMedia'], 'FaceslobbyVideoStream'),
-          statement(['kinesis:PutRecord', 'kinesis:PutRecords'], 'FaceslobbyDataStream'),
-        ],
-      },
-    });
+    for (const camera of ['frontdoor', 'lobby']) {
+      Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: Match.stringLikeRegexp(`^Faces${camera}StreamProcessorServiceRole`) }],
+        PolicyDocument: {
+          Statement: [
+            statement(['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetMedia'], `Faces${camera}VideoStream`),
+            statement(['kinesis:PutRecord', 'kinesis:PutRecords'], `Faces${camera}DataStream`),
+          ],
+        },
+      });
+    }
   });
 
   test('addCamera returns the camera with its streams and processor; cameras lists them in order', () => {
@@ -72,10 +94,11 @@ describe('FaceStreamPipeline', () => {
     expect(pipeline.cameras.map((c) => c.cameraName)).toEqual(['front-door', 'garage']);
     expect(garage.videoStream).toBeInstanceOf(VideoStream);
     expect(garage.dataStream).toBeInstanceOf(kinesis.Stream);
-    expect(garage.streamProcessor.videoStream).toBe(garage.videoStream);
-    expect(garage.streamProcessor.dataStream).toBe(garage.dataStream);
-    expect(garage.streamProcessor.collection).toBe(pipeline.collection);
-    expect(garage.streamProcessor.role).toBe(pipeline.role);
+    expect(garage.streamProcessor!.videoStream).toBe(garage.videoStream);
+    expect(garage.streamProcessor!.dataStream).toBe(garage.dataStream);
+    expect(garage.streamProcessor!.collection).toBe(pipeline.collection);
+    // every camera has its own Rekognition service role
+    expect(garage.streamProcessor!.role).not.toBe(pipeline.cameras[0].streamProcessor!.role);
     Template.fromStack(stack).hasResourceProperties('Custom::RekognitionStreamProcessor', {
       NamePrefix: Match.stringLikeRegexp('-garage-'),
       Running: false,
@@ -111,7 +134,7 @@ describe('FaceStreamPipeline', () => {
     const role = iam.Role.fromRoleArn(stack, 'Role', 'arn:aws:iam::123456789012:role/Rekognition', { mutable: false });
     const videoStream = VideoStream.fromStreamArn(stack, 'Video', 'arn:aws:kinesisvideo:eu-west-1:123456789012:stream/cam/1700000000000');
     const dataStream = kinesis.Stream.fromStreamArn(stack, 'Data', 'arn:aws:kinesis:eu-west-1:123456789012:stream/cam-faces');
-    new FaceStreamPipeline(stack, 'Faces', { collection, role, cameras: [{ name: 'cam', videoStream, dataStream }] });
+    new FaceStreamPipeline(stack, 'Faces', { collection, engine: FaceSearchEngine.streamProcessor({ role }), cameras: [{ name: 'cam', videoStream, dataStream }] });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::Rekognition::Collection', 0);
     template.resourceCountIs('AWS::KinesisVideo::Stream', 0);
@@ -124,7 +147,7 @@ describe('FaceStreamPipeline', () => {
     });
   });
 
-  test('a customer-managed key encrypts the new streams and is granted to the service role', () => {
+  test('a customer-managed key encrypts the new streams and is granted to the camera\'s service role', () => {
     const stack = testStack();
     const key = new kms.Key(stack, 'Key');
     new FaceStreamPipeline(stack, 'Faces', { encryptionKey: key, cameras: [{ name: 'cam', videoRetention: Duration.hours(2) }] });
@@ -133,7 +156,7 @@ describe('FaceStreamPipeline', () => {
     template.hasResourceProperties('AWS::KinesisVideo::Stream', { KmsKeyId: keyArn, DataRetentionInHours: 2 });
     template.hasResourceProperties('AWS::Kinesis::Stream', { StreamEncryption: { EncryptionType: 'KMS', KeyId: keyArn } });
     template.hasResourceProperties('AWS::IAM::Policy', {
-      Roles: [{ Ref: Match.stringLikeRegexp('^FacesServiceRole') }],
+      Roles: [{ Ref: Match.stringLikeRegexp('^FacescamStreamProcessorServiceRole') }],
       PolicyDocument: {
         Statement: Match.arrayWith([
           { Action: 'kms:Decrypt', Effect: 'Allow', Resource: keyArn },
@@ -141,6 +164,18 @@ describe('FaceStreamPipeline', () => {
         ]),
       },
     });
+  });
+
+  test('a long invalid value is cut in the error message, which still gives its length', () => {
+    const stack = testStack();
+    const name = `${'x'.repeat(199)}!`;
+    let message = '';
+    try {
+      new FaceStreamPipeline(stack, 'Faces', { cameras: [{ name }] });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe(`camera name must be 1-64 characters of [a-zA-Z0-9_.-], got "${'x'.repeat(36)}..." (cut) (200 characters)`);
   });
 
   describe('validation', () => {

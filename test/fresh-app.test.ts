@@ -1,6 +1,8 @@
 /**
  * The packed tarball in a fresh CDK app outside the repository, as a user gets it: installed with
- * aws-cdk-lib and constructs from the local npm cache (no network, no esbuild, no Docker), the
+ * aws-cdk-lib and constructs (from the npm cache where it has them, else the registry; `npm ci`
+ * caches tarballs but not the registry's metadata that a fresh install resolves versions with), no
+ * esbuild, no Docker; the
  * README's quick start written into it, type-checked against the published typings, synthesized
  * with `cdk synth`, with every handler asset present.
  */
@@ -9,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as ts from 'typescript';
-import { snippetModule, typescriptSnippets } from './support/readme-snippets';
+import { snippetModule, typescriptModules, typescriptSnippets } from './support/readme-snippets';
 
 const root = path.join(__dirname, '..');
 
@@ -32,16 +34,28 @@ test('the packed library installs into a fresh app and synthesizes the README qu
           'cdk-face-stream-pipeline': `file:${tarball}`,
           'aws-cdk-lib': ours.devDependencies['aws-cdk-lib'],
           'constructs': ours.devDependencies.constructs,
+          '@types/aws-lambda': ours.devDependencies['@types/aws-lambda'],
         },
       }),
     );
-    execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: app, stdio: 'pipe' });
+    execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: app, stdio: 'pipe' });
     expect(existsSync(path.join(app, 'node_modules', 'esbuild'))).toBe(false);
 
-    const [quickStart] = typescriptSnippets();
+    const [quickStart, ...others] = typescriptSnippets();
     const source = `${snippetModule(quickStart, 'cdk-face-stream-pipeline')}\nconst app = new App();\nnew Snippet(app);\napp.synth();\n`;
     writeFileSync(path.join(app, 'app.ts'), source);
-    const program = ts.createProgram([path.join(app, 'app.ts')], {
+    // every other README snippet (the ScheduleExpression one among them) and the typed event handler
+    // compile against the published typings too
+    const extra = [
+      ...others.map((snippet, i) => [`snippet-${i}.ts`, snippetModule(snippet, 'cdk-face-stream-pipeline')]),
+      ...typescriptModules().map((module, i) => [`module-${i}.ts`, module]),
+    ];
+    for (const [file, text] of extra) {
+      writeFileSync(path.join(app, file), text);
+    }
+    expect(extra.some(([, text]) => text.includes("from 'cdk-face-stream-pipeline/events'"))).toBe(true);
+    expect(extra.some(([, text]) => text.includes('ScheduleExpression.cron('))).toBe(true);
+    const program = ts.createProgram([path.join(app, 'app.ts'), ...extra.map(([file]) => path.join(app, file))], {
       strict: true,
       skipLibCheck: true,
       target: ts.ScriptTarget.ES2022,
@@ -49,11 +63,11 @@ test('the packed library installs into a fresh app and synthesizes the README qu
       moduleResolution: ts.ModuleResolutionKind.Node10,
       esModuleInterop: true,
       types: [],
-      outDir: app,
+      outDir: path.join(app, 'build'),
     });
     const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     expect(problems).toEqual([]);
-    program.emit();
+    ts.createProgram([path.join(app, 'app.ts')], { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true, skipLibCheck: true, outDir: app }).emit();
 
     const out = path.join(work, 'cdk.out');
     execFileSync(path.join(root, 'node_modules', '.bin', 'cdk'), ['synth', '--app', 'node app.js', '--output', out, '--quiet', '--no-notices'], {

@@ -1,8 +1,9 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, TimeZone } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { FaceStreamPipeline, VideoStream } from '../lib';
+import { FaceSearchEngine, FaceStreamPipeline, VideoStream } from '../lib';
 import { testStack } from './support/stacks';
 
 function pipeline(props: ConstructorParameters<typeof FaceStreamPipeline>[2] = {}) {
@@ -65,7 +66,7 @@ describe('alarms', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'FaceStreamPipeline',
       MetricName: 'StreamProcessorFailed',
-      Dimensions: [{ Name: 'StreamProcessor', Value: stack.resolve(faces.cameras[0].streamProcessor.streamProcessorName) }],
+      Dimensions: [{ Name: 'StreamProcessor', Value: stack.resolve(faces.cameras[0].streamProcessor!.streamProcessorName) }],
       Statistic: 'Maximum',
       Threshold: 1,
     });
@@ -98,24 +99,17 @@ describe('alarms', () => {
   });
 });
 
-describe('health check', () => {
-  test('every 5 minutes a function reads exactly the pipeline\'s processors', () => {
-    const { stack, faces, template } = pipeline();
-    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.health' } }));
-    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
-    const processors = JSON.stringify(fn.Properties.Environment.Variables.PROCESSORS);
-    for (const camera of faces.cameras) {
-      const [logicalId, attribute] = stack.resolve(camera.streamProcessor.streamProcessorName)['Fn::GetAtt'];
-      expect(processors).toContain(`{"Fn::GetAtt":["${logicalId}","${attribute}"]}`);
-      expect(processors).toContain(`\\"camera\\":\\"${camera.cameraName}\\"`);
-    }
-    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
-    const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('HealthCheckRole') }] } }));
-    const statements = stack.resolve(policy.Properties.PolicyDocument.Statement);
-    expect(statements).toEqual([
-      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/HealthCheckLogs/), 'Arn'] } },
-      ...faces.cameras.map((c) => ({ Action: 'rekognition:DescribeStreamProcessor', Effect: 'Allow', Resource: stack.resolve(c.streamProcessor.streamProcessorArn) })),
-    ]);
+describe('engine health alarms', () => {
+  test('a frame-sampling camera alarms on its sampler\'s health; missing data breaches only while it should always run', () => {
+    const stack = testStack();
+    new FaceStreamPipeline(stack, 'Faces', {
+      engine: FaceSearchEngine.frameSampling(),
+      cameras: [{ name: 'yard' }, { name: 'gate', running: false }],
+    });
+    const alarms = Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm');
+    const health = Object.values(alarms).filter((a) => /sampler/.test(a.Properties.AlarmDescription));
+    expect(health.map((a) => a.Properties.TreatMissingData).sort()).toEqual(['breaching', 'notBreaching']);
+    expect(Object.keys(alarms).filter((id) => /EngineUnhealthy/.test(id))).toHaveLength(2);
   });
 });
 
@@ -144,7 +138,7 @@ describe('metrics', () => {
       [consumer.metricUnknownFaces(), 'UnknownFaces'],
       [consumer.metricMalformedRecords(), 'MalformedRecords'],
       [consumer.metricEventsFailed(), 'EventsFailed'],
-      [consumer.metricSightingsSuppressed(), 'SightingsSuppressed'],
+      [consumer.metricDedupedSightings(), 'DedupedSightings'],
     ] as const) {
       expect(stack.resolve(metric.toMetricConfig().metricStat)).toMatchObject({
         namespace: 'FaceStreamPipeline',
@@ -158,13 +152,19 @@ describe('metrics', () => {
 });
 
 describe('schedule', () => {
+  const paris = TimeZone.EUROPE_PARIS;
+  const workdays = () => ({
+    start: ScheduleExpression.cron({ minute: '0', hour: '7', weekDay: 'MON-FRI', timeZone: paris }),
+    stop: ScheduleExpression.cron({ minute: '0', hour: '19', weekDay: 'MON-FRI', timeZone: paris }),
+  });
+
   test('EventBridge Scheduler starts and stops the processor with Rekognition universal targets, no Lambda', () => {
-    const { stack, faces, template } = pipeline({ schedule: { start: 'cron(0 7 ? * MON-FRI *)', stop: 'cron(0 19 ? * MON-FRI *)', timeZone: 'Europe/Paris' } });
+    const { stack, faces, template } = pipeline({ schedule: workdays() });
     const door = faces.cameras[0];
-    const name = stack.resolve(door.streamProcessor.streamProcessorName);
-    for (const [expression, action] of [
-      ['cron(0 7 ? * MON-FRI *)', 'startStreamProcessor'],
-      ['cron(0 19 ? * MON-FRI *)', 'stopStreamProcessor'],
+    const name = stack.resolve(door.streamProcessor!.streamProcessorName);
+    for (const [expression, action, permission] of [
+      ['cron(0 7 ? * MON-FRI *)', 'startStreamProcessor', 'rekognition:StartStreamProcessor'],
+      ['cron(0 19 ? * MON-FRI *)', 'stopStreamProcessor', 'rekognition:StopStreamProcessor'],
     ]) {
       template.hasResourceProperties('AWS::Scheduler::Schedule', {
         ScheduleExpression: expression,
@@ -173,7 +173,11 @@ describe('schedule', () => {
         Target: Match.objectLike({
           Arn: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:scheduler:::aws-sdk:rekognition:${action}`]] },
           Input: { 'Fn::Join': ['', ['{"Name":"', name, '"}']] },
+          RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 86400 },
         }),
+      });
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: { Statement: Match.arrayWith([{ Action: permission, Effect: 'Allow', Resource: stack.resolve(door.streamProcessor!.streamProcessorArn) }]) },
       });
     }
     template.resourceCountIs('AWS::Scheduler::Schedule', 4);
@@ -187,20 +191,31 @@ describe('schedule', () => {
         ],
       },
     });
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: [{ Action: ['rekognition:StartStreamProcessor', 'rekognition:StopStreamProcessor'], Effect: 'Allow', Resource: stack.resolve(door.streamProcessor.streamProcessorArn) }],
-      },
-    });
   });
 
-  test('a camera may have its own schedule; an expression that is not cron() or rate() is rejected', () => {
+  test('a camera may have its own schedule; rate() and at() are schedules too', () => {
     const stack = testStack();
     const faces = new FaceStreamPipeline(stack, 'Faces');
-    faces.addCamera('door', { schedule: { start: 'rate(1 day)', stop: 'cron(0 19 * * ? *)' } });
-    expect(() => faces.addCamera('hall', { schedule: { start: '0 7 * * *', stop: 'cron(0 19 * * ? *)' } })).toThrow(
-      'schedule.start must be an EventBridge Scheduler expression such as "cron(0 7 ? * MON-FRI *)" or "rate(12 hours)", got "0 7 * * *"',
-    );
-    Template.fromStack(stack).resourceCountIs('AWS::Scheduler::Schedule', 2);
+    faces.addCamera('door', { schedule: { start: ScheduleExpression.rate(Duration.days(1)), stop: ScheduleExpression.expression('at(2027-01-31T19:00:00)', TimeZone.of('Asia/Tokyo')) } });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Scheduler::Schedule', 2);
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(1 day)' });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'at(2027-01-31T19:00:00)', ScheduleExpressionTimezone: 'Asia/Tokyo' });
+  });
+
+  test.each([
+    ['cron(bogus)', undefined, 'got "cron(bogus)": a cron expression has 6 fields, this one has 1'],
+    ['cron(0 7 * * *)', undefined, 'got "cron(0 7 * * *)": a cron expression has 6 fields, this one has 5'],
+    ['cron(0 7 * * MON *)', undefined, 'one of day-of-month (field 3) and day-of-week (field 5) must be "?"'],
+    ['rate(banana)', undefined, 'got "rate(banana)": it is not cron(...), rate(...) or at(...)'],
+    ['rate(2 hour)', undefined, 'write rate(1 hour) for one, rate(2 hours) for more'],
+    ['at(2027-02-30T07:00:00)', undefined, 'the date or time of at() does not exist'],
+    ['0 7 * * *', undefined, 'schedule.start must be an EventBridge Scheduler expression such as cron(0 7 ? * MON-FRI *)'],
+    ['cron(0 7 ? * MON-FRI *)', 'Mars/Olympus', 'schedule.start has the time zone "Mars/Olympus", which is not an IANA time zone name'],
+  ])('%s in %s is refused at synth time', (expression, zone, message) => {
+    const stack = testStack();
+    const faces = new FaceStreamPipeline(stack, 'Faces');
+    const start = ScheduleExpression.expression(expression, zone ? TimeZone.of(zone) : undefined);
+    expect(() => faces.addCamera('hall', { schedule: { start, stop: ScheduleExpression.rate(Duration.hours(12)) } })).toThrow(message);
   });
 });

@@ -3,7 +3,7 @@
  * generated code, and an API.md in step with the API. Runs after `npm run build` (npm test builds).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -33,17 +33,20 @@ test('the tarball holds the compiled library, .jsii, the bundled handlers and th
     'assets/face-consumer/index.js',
     'assets/face-enrollment/index.js',
     'assets/cli/index.js',
+    'events.d.ts',
+    'events.js',
+    'lib/events.d.ts',
   ]) {
     expect(files).toContain(required);
   }
   const unexpected = files.filter(
     (f) =>
-      !/^(package\.json|README\.md|API\.md|LICENSE|\.jsii)$/.test(f) &&
+      !/^(package\.json|README\.md|API\.md|LICENSE|\.jsii|events\.js|events\.d\.ts)$/.test(f) &&
       !/^lib\/.*\.(js|d\.ts)$/.test(f) &&
       !/^assets\/[a-z-]+\/index\.js(\.LEGAL\.txt)?$/.test(f),
   );
   expect(unexpected).toEqual([]);
-  expect(files.some((f) => f.startsWith('lib/runtime/') || f.startsWith('test/') || f.endsWith('.ts') && !f.endsWith('.d.ts') || f.includes('__snapshots__'))).toBe(false);
+  expect(files.some((f) => f.startsWith('lib/runtime/') || f.startsWith('lib/cli/') || f.startsWith('test/') || f.endsWith('.ts') && !f.endsWith('.d.ts') || f.includes('__snapshots__'))).toBe(false);
   // recorded for the release notes; a jump here means something unexpected got in
   expect(packed.size).toBeLessThan(2 * 1024 * 1024);
   console.log(`tarball: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${files.length} files`);
@@ -84,3 +87,29 @@ test('API.md is what jsii-docgen makes of the current API (run `npm run docgen` 
     rmSync(out, { recursive: true, force: true });
   }
 }, 60_000);
+
+test('npm pack on an unbuilt copy builds first (prepack): the tarball has the compiled library and every bundle', () => {
+  const copy = mkdtempSync(path.join(tmpdir(), 'unbuilt-'));
+  try {
+    // the sources as a fresh clone has them: tracked and untracked-but-not-ignored files, no build output
+    const sources = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' })
+      .split('\0')
+      .filter((f) => f && existsSync(path.join(root, f)));
+    for (const file of sources) {
+      mkdirSync(path.dirname(path.join(copy, file)), { recursive: true });
+      copyFileSync(path.join(root, file), path.join(copy, file));
+    }
+    symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
+    expect(existsSync(path.join(copy, 'lib', 'index.js'))).toBe(false);
+    // the build's own output goes to the same stdout as npm's, so the tarball is read instead
+    execFileSync('npm', ['pack', '--pack-destination', copy], { cwd: copy, stdio: 'pipe' });
+    const tarball = readdirSync(copy).find((f) => f.endsWith('.tgz'))!;
+    const files = execFileSync('tar', ['-tzf', path.join(copy, tarball)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map((f) => f.replace(/^package\//, ''));
+    expect(files).toEqual(expect.arrayContaining(['.jsii', 'lib/index.js', 'lib/index.d.ts', 'events.js', 'assets/face-consumer/index.js', 'assets/cli/index.js']));
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+}, 240_000);

@@ -3,18 +3,21 @@
  * child process, against a local Kinesis Video Streams endpoint (GetDataEndpoint + PutMedia).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { FakeKinesisVideo } from './support/fake-kinesis-video';
 import { countClusters, makeMkv } from './support/mkv';
 
-const CLI = path.join(__dirname, '..', 'assets', 'cli', 'index.js');
+/** CLI_BUNDLE: another build of the CLI to run these tests against (an older one, to see them fail). */
+const CLI = process.env.CLI_BUNDLE ?? path.join(__dirname, '..', 'assets', 'cli', 'index.js');
 let kvs: FakeKinesisVideo;
 let endpoint: string;
 let dir: string;
 let fixture = "";
 let fixtureBytes: Buffer;
+/** Big enough that the CLI is still sending when the service closes the connection. */
+let bigFixture = '';
 
 beforeAll(async () => {
   kvs = new FakeKinesisVideo();
@@ -23,6 +26,8 @@ beforeAll(async () => {
   fixtureBytes = makeMkv({ clusters: 5, framesPerCluster: 10, frameBytes: 2000 });
   fixture = path.join(dir, 'door.mkv');
   writeFileSync(fixture, fixtureBytes);
+  bigFixture = path.join(dir, 'big.mkv');
+  writeFileSync(bigFixture, makeMkv({ clusters: 20, framesPerCluster: 20, frameBytes: 20_000 }));
 });
 afterAll(async () => {
   await kvs.stop();
@@ -36,6 +41,7 @@ beforeEach(() => {
 /** The CLI's environment: the local endpoint, static credentials, no profile files. */
 function cliEnv(): NodeJS.ProcessEnv {
   return {
+    NODE_NO_WARNINGS: '1',
     PATH: process.env.PATH,
     AWS_ENDPOINT_URL_KINESIS_VIDEO: endpoint,
     AWS_REGION: 'eu-west-1',
@@ -53,11 +59,9 @@ interface Run {
   readonly stderr: string;
 }
 
-function cli(args: string[], stdin?: Buffer): Promise<Run> {
+function cli(args: string[], stdin?: Buffer, env: NodeJS.ProcessEnv = cliEnv()): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: cliEnv(),
-    });
+    const child = spawn(process.execPath, [CLI, ...args], { env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -142,7 +146,8 @@ test.each([
   [['put-media', '--stream', 's', '--timecode-type', 'sometimes'], '--timecode-type must be ABSOLUTE or RELATIVE, got "SOMETIMES"'],
   [['put-media', '--stream', 's', '--producer-start-timestamp', 'yesterday'], '--producer-start-timestamp must be epoch seconds'],
   [['put-media', '--stream', 's', '--fast'], 'unknown flag --fast (see --help)'],
-  [['upload'], 'unknown command "upload"; the command is put-media (see --help)'],
+  [['upload'], 'unknown command "upload"; the commands are put-media and follow (see --help)'],
+  [['put-media', '--stream', 's', '--ack-timeout', 'never'], '--ack-timeout must be a number of seconds above 0'],
   [['put-media', '--stream', 's', '/no/such/file.mkv'], 'cannot read /no/such/file.mkv'],
 ])('usage errors exit 1: %j', async (args, message) => {
   const run = await cli(args);
@@ -153,10 +158,98 @@ test.each([
 test('--help explains every flag and the exit codes', async () => {
   const run = await cli(['put-media', '--help']);
   expect(run.code).toBe(0);
-  for (const flag of ['--stream', '--file', '--region', '--timecode-type', '--producer-start-timestamp', '--quiet', '--help']) {
+  for (const flag of ['--stream', '--file', '--region', '--timecode-type', '--producer-start-timestamp', '--ack-timeout', '--quiet', '--help', '--version']) {
     expect(run.stdout).toContain(flag);
   }
-  expect(run.stdout).toMatch(/Exit codes:[\s\S]*0[\s\S]*1[\s\S]*2[\s\S]*3[\s\S]*4/);
+  expect(run.stdout).toMatch(/Exit codes:\n {2}0 {2}every fragment[\s\S]*\n {2}1 {2}usage[\s\S]*\n {2}2 {2}AWS[\s\S]*\n {2}3 {2}HTTP[\s\S]*\n {2}4 {2}an ERROR[\s\S]*\n {2}5 {2}not every fragment was acknowledged PERSISTED[\s\S]*\n {2}6 {2}protocol error/);
+});
+
+// Issue 11 item 19: the service answers an ERROR ack and closes the connection while the body is
+// still coming (a reset). Whatever the CLI was doing (writing, reading), the ack decides.
+test.each([
+  ['a small file (sent before the reset)', () => fixture, 2, 2000],
+  ['a large file (still being sent)', () => bigFixture, 1, 1000],
+])('an ERROR acknowledgement followed by a reset connection exits 4, every time: %s', async (_, file, after, timecode) => {
+  for (let i = 0; i < 8; i++) {
+    kvs.reset();
+    kvs.streams.add('front-door');
+    kvs.errorId = 4006;
+    kvs.errorAfterFragments = after;
+    const run = await cli(['put-media', '--stream', 'front-door', file()]);
+    expect({ i, code: run.code, stderr: run.stderr }).toMatchObject({ i, code: 4 });
+    expect(run.stderr).toContain(`error: ERROR 4006 INVALID_MKV_DATA: The data is not valid MKV. (fragment timecode ${timecode})`);
+  }
+});
+
+// Issue 11 item 20: exit 0 means every fragment sent was acknowledged PERSISTED.
+test('a malformed acknowledgement is a protocol error (exit 6), not a crash', async () => {
+  kvs.misbehave = 'malformed';
+  const run = await cli(['put-media', '--stream', 'front-door', fixture]);
+  expect(run.code).toBe(6);
+  expect(run.stderr).toContain('warning: PutMedia sent something that is not an acknowledgement: "{\\"EventType\\":\\"BUFFERING\\",\\"FragmentTimecode\\":}"');
+  expect(run.stderr).toMatch(/error: PutMedia sent 1 malformed acknowledgement \(the first: .*\); 5 fragments sent/);
+  expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+});
+
+test('a stray } does not hide the acknowledgements after it: the ERROR still exits 4', async () => {
+  kvs.misbehave = 'stray-brace';
+  kvs.errorId = 4006;
+  kvs.errorAfterFragments = 3;
+  const run = await cli(['put-media', '--stream', 'front-door', fixture]);
+  expect(run.code).toBe(4);
+  expect(run.stderr).toContain('warning: PutMedia sent something that is not an acknowledgement: "}"');
+  expect(run.stderr).toContain('error: ERROR 4006 INVALID_MKV_DATA: The data is not valid MKV. (fragment timecode 3000)');
+});
+
+test('a stray } with every fragment persisted still exits 6: something else spoke on the stream', async () => {
+  kvs.misbehave = 'stray-brace';
+  const run = await cli(['put-media', '--stream', 'front-door', fixture]);
+  expect(run.code).toBe(6);
+  expect(run.stderr).toContain('error: PutMedia sent 1 malformed acknowledgement (the first: "}"); 5 fragments sent');
+  expect(run.stderr.match(/^persisted fragment/gm)).toHaveLength(5);
+});
+
+test.each([
+  ['no-acks', 'a server that answers 200 and never acknowledges'],
+  ['no-answer', 'a server that never answers'],
+] as const)('%s: %s exits 5 once --ack-timeout passes', async (misbehave, _what) => {
+  kvs.misbehave = misbehave;
+  const run = await cli(['put-media', '--stream', 'front-door', '--ack-timeout', '0.3', fixture]);
+  expect(run.code).toBe(5);
+  expect(run.stderr).toContain('error: no acknowledgement from PutMedia for 0.3 s (--ack-timeout): 5 of 5 fragments sent not acknowledged PERSISTED (fragment timecodes 0, 1000, 2000, 3000, 4000)');
+});
+
+test('a response that ends before the upload finished exits 5 and says how much was sent', async () => {
+  kvs.misbehave = 'end-early';
+  const run = await cli(['put-media', '--stream', 'front-door', bigFixture]);
+  expect(run.code).toBe(5);
+  expect(run.stderr).toMatch(/error: (PutMedia ended its response|the connection to PutMedia closed.*) with \d+ bytes of the input sent and the rest not: \d+ of \d+ fragments sent not acknowledged PERSISTED/);
+  expect(run.stderr).not.toContain('done:');
+});
+
+test('the whole acknowledgement stream is checked: every fragment sent, every one PERSISTED', async () => {
+  const run = await cli(['put-media', '--stream', 'front-door', '--quiet', bigFixture]);
+  expect(run).toMatchObject({ code: 0, stderr: '' });
+  const acks = kvs.sessions[0].acks as Array<{ EventType: string }>;
+  expect(acks.filter((a) => a.EventType === 'PERSISTED')).toHaveLength(20);
+});
+
+// Issue 14 item 6
+test('--version prints the version in package.json', async () => {
+  const { version } = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
+  for (const args of [['--version'], ['put-media', '--version']]) {
+    const run = await cli(args);
+    expect(run).toMatchObject({ code: 0, stdout: `cdk-face-stream-pipeline ${version}\n` });
+  }
+});
+
+test('without a Region, the error names --region and AWS_REGION (exit 2)', async () => {
+  const env = cliEnv();
+  delete env.AWS_REGION;
+  const run = await cli(['put-media', '--stream', 'front-door', fixture], undefined, env);
+  expect(run.code).toBe(2);
+  expect(run.stderr).toContain('error: no AWS Region: pass --region <region>, or set AWS_REGION (or a region in your AWS profile)');
+  expect(kvs.calls).toEqual([]);
 });
 
 const hasScript = spawnSync('script', ['--version']).status === 0;

@@ -4,7 +4,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
-import { snippetModule, typescriptSnippets } from './support/readme-snippets';
+import { snippetModule, typescriptModules, typescriptSnippets } from './support/readme-snippets';
 
 test('the README has TypeScript snippets, and every one compiles', () => {
   const snippets = typescriptSnippets();
@@ -17,6 +17,14 @@ test('the README has TypeScript snippets, and every one compiles', () => {
       const file = path.join(dir, `snippet-${i}.ts`);
       writeFileSync(file, snippetModule(snippet, '../../lib'));
       return file;
+    });
+    // whole modules (the typed event handler) import the types-only entry point as users do
+    const modules = typescriptModules();
+    expect(modules.length).toBeGreaterThanOrEqual(1);
+    modules.forEach((module, i) => {
+      const file = path.join(dir, `module-${i}.ts`);
+      writeFileSync(file, module.replace(/'cdk-face-stream-pipeline\/events'/g, "'../../events'"));
+      files.push(file);
     });
     const program = ts.createProgram(files, {
       strict: true,

@@ -302,18 +302,25 @@ describe('delete', () => {
 });
 
 describe('waits end', () => {
-  test('a processor stuck in STARTING fails once the wait timeout passes, naming the state', async () => {
+  // The deadline is onEvent's WaitDeadline; these tests put it in the past instead of sleeping.
+  test('a processor stuck in STARTING fails once the wait deadline passes, naming the state', async () => {
     h.fake.stuckStarting = true;
-    await expect(run(h.handler, event('Create', properties({ WaitTimeoutSeconds: '1' })), { maxPolls: 100, intervalMs: 50 })).rejects.toThrow(
-      /Timed out after 1s waiting for stream processor "[^"]+" to become RUNNING: it is still STARTING/,
+    const create = event('Create', properties());
+    const waiting = { ...create, ...(await h.handler.onEvent(create)) };
+    expect(await h.handler.isComplete(waiting)).toEqual({ IsComplete: false });
+    await expect(h.handler.isComplete({ ...waiting, WaitDeadline: Date.now() - 1 })).rejects.toThrow(
+      /Timed out after 60s waiting for stream processor "[^"]+" to become RUNNING: it is still STARTING\. The stream processor "[^"]+" created by this request could not be deleted \(it is still STARTING\)/,
     );
   });
 
-  test('a delete whose processor never stops fails once the wait timeout passes, naming the state', async () => {
-    const { props, outcome } = await createRunning({ WaitTimeoutSeconds: '1' });
+  test('a delete whose processor never stops fails once the wait deadline passes, naming the state', async () => {
+    const { props, outcome } = await createRunning();
     h.fake.fail({ operation: 'StopStreamProcessor', type: 'ResourceInUseException', message: 'busy', times: 1000 });
-    await expect(run(h.handler, event('Delete', props, { PhysicalResourceId: outcome.PhysicalResourceId }), { maxPolls: 100, intervalMs: 50 })).rejects.toThrow(
-      /Timed out after 1s waiting to delete stream processor "[^"]+": it is still RUNNING/,
+    const remove = event('Delete', props, { PhysicalResourceId: outcome.PhysicalResourceId });
+    const waiting = { ...remove, ...(await h.handler.onEvent(remove)) };
+    expect(await h.handler.isComplete(waiting)).toEqual({ IsComplete: false });
+    await expect(h.handler.isComplete({ ...waiting, WaitDeadline: Date.now() - 1 })).rejects.toThrow(
+      /Timed out after 60s waiting to delete stream processor "[^"]+": it is still RUNNING/,
     );
   });
 });
@@ -372,58 +379,13 @@ describe('faults: afterwards the service holds no processor the stack does not k
     expect(h.fake.callsOf('StopStreamProcessor')).toHaveLength(1);
   });
 
-  test('a replacement that fails leaves the old processor to the stack and removes the new one on rollback', async () => {
+  test('a replacement that fails leaves the old processor to the stack and removes the new one before failing', async () => {
     const { props, outcome } = await createRunning();
     known = [outcome.PhysicalResourceId];
     h.fake.failStartWith = 'Collection other-faces not found';
     const update = event('Update', properties({ CollectionId: 'other-faces' }), { PhysicalResourceId: outcome.PhysicalResourceId, OldResourceProperties: props });
-    const replaced = await h.handler.onEvent(update);
-    await expect(run(h.handler, update)).rejects.toThrow(/Collection other-faces not found/);
-    // rollback: CloudFormation deletes the new physical id and keeps the old one
-    h.fake.failStartWith = undefined;
-    await run(h.handler, event('Delete', properties({ CollectionId: 'other-faces' }), { PhysicalResourceId: replaced.PhysicalResourceId }));
-  });
-});
-
-describe('health check', () => {
-  test('publishes StreamProcessorFailed and StreamProcessorRunning per processor as embedded metrics', async () => {
-    const running = await createRunning();
-    const failing = event('Create', properties({ NamePrefix: 'Stack-Faces-hall-StreamProcessor-625648DC' }));
-    h.fake.failStartWith = 'Access denied to Role';
-    await expect(run(h.handler, failing)).rejects.toThrow(/FAILED/);
-    const failed = [...h.fake.processors.values()].find((p) => p.Status === 'FAILED')!;
-    process.env.PROCESSORS = JSON.stringify([
-      { name: running.outcome.PhysicalResourceId, camera: 'door' },
-      { name: failed.Name, camera: 'hall' },
-      { name: 'Stack-gone-000000000000', camera: 'garage' },
-    ]);
-    const lines: string[] = [];
-    const log = jest.spyOn(console, 'log').mockImplementation((line: unknown) => {
-      lines.push(String(line));
-    });
-    let result: any;
-    try {
-      result = await (h.handler as any).health();
-    } finally {
-      log.mockRestore();
-      delete process.env.PROCESSORS;
-    }
-    expect(result.statuses).toEqual({ [running.outcome.PhysicalResourceId]: 'RUNNING', [failed.Name]: 'FAILED', 'Stack-gone-000000000000': 'MISSING' });
-    const emf = lines.map((l) => JSON.parse(l));
-    expect(emf.map((m) => [m.camera, m.StreamProcessorFailed, m.StreamProcessorRunning])).toEqual([
-      ['door', 0, 1],
-      ['hall', 1, 0],
-      ['garage', 1, 0],
-    ]);
-    expect(emf[1]).toMatchObject({ StreamProcessor: failed.Name, statusMessage: 'Access denied to Role' });
-    expect(emf[0]._aws.CloudWatchMetrics[0]).toEqual({
-      Namespace: 'FaceStreamPipeline',
-      Dimensions: [['StreamProcessor']],
-      Metrics: [
-        { Name: 'StreamProcessorFailed', Unit: 'Count' },
-        { Name: 'StreamProcessorRunning', Unit: 'Count' },
-      ],
-    });
+    await expect(run(h.handler, update)).rejects.toThrow(/Collection other-faces not found.*created by this request was deleted/);
+    expect(h.fake.processors.get(outcome.PhysicalResourceId)!.Status).toBe('RUNNING');
   });
 });
 
@@ -437,11 +399,11 @@ describe('the contract, for callers other than the construct', () => {
 
   test('an isComplete event without onEvent\'s WaitDeadline times out from the processor\'s last status change', async () => {
     h.fake.stuckStarting = true;
-    const create = event('Create', properties({ WaitTimeoutSeconds: '1' }));
+    const create = event('Create', properties());
     const { PhysicalResourceId } = await h.handler.onEvent(create);
     const bare = { ...create, PhysicalResourceId }; // no WaitDeadline
     expect(await h.handler.isComplete(bare)).toEqual({ IsComplete: false });
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    await expect(h.handler.isComplete(bare)).rejects.toThrow(/Timed out after 1s waiting for stream processor "[^"]+" to become RUNNING: it is still STARTING/);
+    h.fake.processors.get(PhysicalResourceId)!.LastUpdateTimestamp = Date.now() / 1000 - 61; // WaitTimeoutSeconds is 60
+    await expect(h.handler.isComplete(bare)).rejects.toThrow(/Timed out after 60s waiting for stream processor "[^"]+" to become RUNNING: it is still STARTING$/);
   });
 });

@@ -23,7 +23,7 @@ describe('StreamProcessor', () => {
     template.hasResourceProperties('Custom::RekognitionStreamProcessor', {
       ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('StreamProcessorProviderframeworkonEvent'), 'Arn'] },
       Name: Match.absent(),
-      NamePrefix: Match.stringLikeRegexp('^TestStack-CamProcessor-[A-F0-9]{8}$'),
+      NamePrefix: 'TestStack-e82b44c6-CamProcessor-B3789EC0', // stack prefix, construct path, hash of the path
       KinesisVideoStreamArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CamVideo'), 'Arn'] },
       KinesisDataStreamArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CamData'), 'Arn'] },
       RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CamProcessorServiceRole'), 'Arn'] },
@@ -56,7 +56,7 @@ describe('StreamProcessor', () => {
     });
   });
 
-  test('the service role trusts Rekognition only for this account\'s stream processors, and may only read its video and write its data stream', () => {
+  test('the service role trusts Rekognition only for this account and this processor\'s names, and may only read its video and write its data stream', () => {
     const stack = testStack();
     setup(stack);
     const template = Template.fromStack(stack);
@@ -70,7 +70,9 @@ describe('StreamProcessor', () => {
             Condition: {
               StringEquals: { 'aws:SourceAccount': '123456789012' },
               ArnLike: {
-                'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':rekognition:eu-west-1:123456789012:streamprocessor/*']] },
+                'aws:SourceArn': {
+                  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':rekognition:eu-west-1:123456789012:streamprocessor/TestStack-e82b44c6-CamProcessor-B3789EC0-*']],
+                },
               },
             },
           },
@@ -91,6 +93,22 @@ describe('StreamProcessor', () => {
             Effect: 'Allow',
             Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CamData'), 'Arn'] },
           },
+        ],
+      },
+    });
+  });
+
+  test('with a fixed name, the service role trusts exactly that processor', () => {
+    const stack = testStack();
+    setup(stack, 'Cam', { streamProcessorName: 'front-door' });
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Condition: Match.objectLike({
+              ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':rekognition:eu-west-1:123456789012:streamprocessor/front-door']] } },
+            }),
+          }),
         ],
       },
     });
@@ -120,12 +138,10 @@ describe('StreamProcessor', () => {
     setup(stack);
     const template = Template.fromStack(stack);
     const [processor] = Object.values(template.findResources('Custom::RekognitionStreamProcessor'));
-    expect(processor.DependsOn).toEqual(
-      expect.arrayContaining([expect.stringMatching(/StreamProcessorProviderProcessorAccess/), expect.stringMatching(/^CamProcessorServiceRoleDefaultPolicy/)]),
-    );
+    expect(processor.DependsOn.sort()).toEqual([expect.stringMatching(/^CamProcessorServiceRoleDefaultPolicy/), expect.stringMatching(/StreamProcessorProviderProcessorAccess/)]);
   });
 
-  test('one provider per stack: handlers on Node.js 24 arm64 from one bundled asset, shared by all processors', () => {
+  test('one provider and one health check per stack: handlers on Node.js 24 arm64, shared by all processors', () => {
     const stack = testStack();
     setup(stack, 'A');
     setup(stack, 'B');
@@ -137,26 +153,26 @@ describe('StreamProcessor', () => {
     }
     const codes = new Set(Object.values(handlers).map((fn) => JSON.stringify(fn.Properties.Code)));
     expect(codes.size).toBe(1);
-    // plus the provider framework's own onEvent, isComplete and onTimeout functions
-    template.resourceCountIs('AWS::Lambda::Function', 5);
+    // plus the provider framework's onEvent, isComplete and onTimeout, and the health check
+    template.resourceCountIs('AWS::Lambda::Function', 6);
+    template.resourceCountIs('AWS::Events::Rule', 1);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
     template.resourceCountIs('Custom::RekognitionStreamProcessor', 2);
   });
 
-  test('the handler may manage only this stack\'s processors, create them on the collection, and pass the service roles to Rekognition', () => {
+  test('the handler may manage only this stack\'s processors, create them on the collection, and pass this stack\'s service roles to Rekognition', () => {
     const stack = testStack();
     setup(stack, 'A');
-    setup(stack, 'B', { streamProcessorName: 'lobby' });
+    setup(stack, 'B', { streamProcessorName: 'TestStack-e82b44c6-lobby' });
     const template = Template.fromStack(stack);
-    const policies = template.findResources('AWS::IAM::Policy', {
-      Properties: { PolicyName: Match.stringLikeRegexp('StreamProcessorProviderProcessorAccess') },
-    });
-    expect(Object.keys(policies)).toHaveLength(1);
-    const statements = stack.resolve(Object.values(policies)[0].Properties.PolicyDocument.Statement);
-    const join = (suffix: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:rekognition:eu-west-1:123456789012:${suffix}`]] });
-    expect(statements).toEqual([
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('StreamProcessorProviderHandlerRole') }] } });
+    // the log group policy and one processor policy: nothing per processor
+    expect(Object.keys(policies)).toHaveLength(2);
+    const [access] = Object.entries(policies).filter(([id]) => id.includes('ProcessorAccess')).map(([, p]) => p);
+    const join = (suffix: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, suffix]] });
+    expect(access.Properties.PolicyDocument.Statement).toEqual([
       {
-        Sid: 'ManageStreamProcessors',
+        Sid: 'ManageThisStacksStreamProcessors',
         Effect: 'Allow',
         Action: [
           'rekognition:CreateStreamProcessor',
@@ -168,30 +184,57 @@ describe('StreamProcessor', () => {
           'rekognition:TagResource',
           'rekognition:UntagResource',
         ],
-        Resource: [expect.anything(), join('streamprocessor/lobby')],
+        Resource: join(':rekognition:eu-west-1:123456789012:streamprocessor/TestStack-e82b44c6-*'),
       },
       {
-        Sid: 'CreateStreamProcessorsOnCollections',
-        Effect: 'Allow',
-        Action: 'rekognition:CreateStreamProcessor',
-        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Faces/), 'Arn'] },
-      },
-      {
-        Sid: 'PassServiceRoleToRekognition',
+        Sid: 'PassThisStacksServiceRoles',
         Effect: 'Allow',
         Action: 'iam:PassRole',
         Condition: { StringEquals: { 'iam:PassedToService': 'rekognition.amazonaws.com' } },
-        Resource: [
-          { 'Fn::GetAtt': [expect.stringMatching(/^AProcessorServiceRole/), 'Arn'] },
-          { 'Fn::GetAtt': [expect.stringMatching(/^BProcessorServiceRole/), 'Arn'] },
-        ],
+        Resource: join(':iam::123456789012:role/face-stream-pipeline/TestStack-e82b44c6/*'),
+      },
+      // one entry per distinct collection, not per processor
+      { Sid: 'CreateStreamProcessorsOnCollections', Effect: 'Allow', Action: 'rekognition:CreateStreamProcessor', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Faces/), 'Arn'] } },
+    ]);
+    // the service roles live under that path; every generated name starts with that prefix
+    template.resourcePropertiesCountIs('AWS::IAM::Role', { Path: '/face-stream-pipeline/TestStack-e82b44c6/' }, 2);
+    for (const cr of Object.values(template.findResources('Custom::RekognitionStreamProcessor'))) {
+      expect(cr.Properties.Name ?? cr.Properties.NamePrefix).toMatch(/^TestStack-e82b44c6-/);
+    }
+  });
+
+  test('a fixed name outside the stack prefix, or a role given by the user, adds a policy of the processor\'s own', () => {
+    const stack = testStack();
+    const role = iam.Role.fromRoleArn(stack, 'Existing', 'arn:aws:iam::123456789012:role/MyRekognitionRole', { mutable: false });
+    setup(stack, 'B', { streamProcessorName: 'lobby', role });
+    const template = Template.fromStack(stack);
+    const own = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^BProcessorHandlerAccess') } });
+    expect(Object.values(own).map((p) => p.Properties)).toEqual([
+      {
+        PolicyName: expect.any(String),
+        Roles: [{ Ref: expect.stringMatching(/StreamProcessorProviderHandlerRole/) }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'ManageThisStreamProcessor',
+              Effect: 'Allow',
+              Action: expect.arrayContaining(['rekognition:StopStreamProcessor', 'rekognition:DeleteStreamProcessor']),
+              Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':rekognition:eu-west-1:123456789012:streamprocessor/lobby']] },
+            },
+            {
+              Sid: 'PassItsServiceRole',
+              Effect: 'Allow',
+              Action: 'iam:PassRole',
+              Condition: { StringEquals: { 'iam:PassedToService': 'rekognition.amazonaws.com' } },
+              Resource: 'arn:aws:iam::123456789012:role/MyRekognitionRole',
+            },
+          ],
+        },
       },
     ]);
-    // the generated-name processor is matched by its exact prefix, never by a bare wildcard
-    const prefixArn = statements[0].Resource[0]['Fn::Join'][1][2] as string;
-    expect(prefixArn).toMatch(/^:rekognition:eu-west-1:123456789012:streamprocessor\/TestStack-AProcessor-[A-F0-9]{8}-\*$/);
-    const [processor] = Object.values(template.findResources('Custom::RekognitionStreamProcessor', { Properties: { Name: Match.absent() } }));
-    expect(prefixArn).toBe(`:rekognition:eu-west-1:123456789012:streamprocessor/${processor.Properties.NamePrefix}-*`);
+    const [cr] = Object.values(template.findResources('Custom::RekognitionStreamProcessor'));
+    expect(cr.DependsOn).toEqual(expect.arrayContaining([Object.keys(own)[0], expect.stringMatching(/ProcessorAccess/)]));
   });
 
   test('the handler role writes logs to its own log group with a retention, not to any log group', () => {

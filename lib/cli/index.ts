@@ -3,14 +3,18 @@
  * `cdk-face-stream-pipeline put-media`: streams an MKV file or standard input into a Kinesis video
  * stream with PutMedia. Bundled into one dependency-free file (assets/cli/index.js), the package's bin.
  */
-import { createReadStream, statSync } from 'node:fs';
-import { Readable } from 'node:stream';
-import { ACK_ERRORS, EXIT, Progress, putMedia, PutMediaError } from './put-media';
+import { readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { EXIT, PutMediaError } from './exit';
+import type { Progress } from './put-media';
 
 const HELP = `Usage: cdk-face-stream-pipeline put-media --stream <name-or-arn> [options] [file.mkv | -]
+       cdk-face-stream-pipeline follow --stream <data-stream-name-or-arn> [options]   (follow --help)
+       cdk-face-stream-pipeline --version
 
-Streams an MKV file (H.264 video, fragments starting on an I-frame), or standard input with "-",
-into a Kinesis video stream with the Kinesis Video Streams PutMedia API.
+put-media streams an MKV file (H.264 video, fragments starting on an I-frame), or standard input
+with "-", into a Kinesis video stream with the Kinesis Video Streams PutMedia API, and checks that
+every fragment sent is acknowledged PERSISTED.
 
 Options:
   --stream <name|arn>            the Kinesis video stream, by name or ARN (required)
@@ -19,19 +23,28 @@ Options:
   --timecode-type <type>         ABSOLUTE or RELATIVE: how the MKV's cluster timecodes are read
                                  (default: RELATIVE, relative to the producer start timestamp)
   --producer-start-timestamp <s> the producer start time in epoch seconds (default: now)
+  --ack-timeout <s>              give up when no acknowledgement comes for this many seconds while
+                                 one is due (default: 30)
   --quiet                        print only errors
   -h, --help                     this help
+  --version                      the version of this tool
 
 Credentials come from the standard AWS chain (environment, profile, SSO, instance role).
 The caller needs kinesisvideo:GetDataEndpoint and kinesisvideo:PutMedia on the stream
 (VideoStream.grantWrite grants them).
 
 Exit codes:
-  0  every fragment sent was acknowledged PERSISTED or the service closed the stream cleanly
+  0  every fragment sent (every MKV Cluster, by its timecode) was acknowledged PERSISTED
   1  usage error (unknown flag, missing --stream, unreadable file)
-  2  AWS error before streaming (GetDataEndpoint: stream not found, access denied, no credentials)
-  3  HTTP error from PutMedia (for example 403 access denied, 404 stream not found)
+  2  AWS error before streaming (GetDataEndpoint: stream not found, access denied, no credentials,
+     no Region)
+  3  HTTP error from PutMedia (for example 403 access denied, 404 stream not found), or the
+     connection failed before PutMedia answered
   4  an ERROR acknowledgement: the error id, its name and what it means are printed
+  5  not every fragment was acknowledged PERSISTED: PutMedia ended its response or the connection
+     closed before the whole input was sent or acknowledged, or no acknowledgement came within
+     --ack-timeout; the fragments left are printed
+  6  protocol error: PutMedia sent something that is not a JSON acknowledgement
 `;
 
 interface Args {
@@ -40,12 +53,13 @@ interface Args {
   region?: string;
   timecodeType: 'ABSOLUTE' | 'RELATIVE';
   producerStartTimestamp: number;
+  ackTimeoutMs: number;
   quiet: boolean;
   help: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { timecodeType: 'RELATIVE', producerStartTimestamp: Date.now() / 1000, quiet: false, help: false };
+  const args: Args = { timecodeType: 'RELATIVE', producerStartTimestamp: Date.now() / 1000, ackTimeoutMs: 30_000, quiet: false, help: false };
   const value = (i: number, flag: string) => {
     const v = argv[i + 1];
     if (v === undefined) {
@@ -83,6 +97,14 @@ function parseArgs(argv: string[]): Args {
           throw new PutMediaError(EXIT.USAGE, '--producer-start-timestamp must be epoch seconds, for example 1700000000.5');
         }
         args.producerStartTimestamp = v;
+        break;
+      }
+      case '--ack-timeout': {
+        const v = Number(value(i++, arg));
+        if (!Number.isFinite(v) || v <= 0) {
+          throw new PutMediaError(EXIT.USAGE, '--ack-timeout must be a number of seconds above 0, for example 30');
+        }
+        args.ackTimeoutMs = v * 1000;
         break;
       }
       case '--quiet':
@@ -130,18 +152,52 @@ function progressPrinter(quiet: boolean, total: number | undefined): (p: Progres
   };
 }
 
+/**
+ * The package's version: package.json two folders up from the bundle (assets/cli/index.js) or
+ * from this source file (lib/cli/index.ts); the nearest package.json of this package otherwise.
+ */
+export function version(): string {
+  for (let dir = __dirname, i = 0; i < 5; i++, dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+      if (pkg.name === 'cdk-face-stream-pipeline' && typeof pkg.version === 'string') {
+        return pkg.version;
+      }
+    } catch {
+      // not here: one folder up
+    }
+  }
+  return 'unknown';
+}
+
 export async function main(argv: string[]): Promise<number> {
+  // The bundled SDK is pinned, so its notice that later SDK releases need Node 22 is noise here
+  // (set before any client is made; a value the user set is kept).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v' || (command === 'put-media' && rest.includes('--version'))) {
+    process.stdout.write(`cdk-face-stream-pipeline ${version()}\n`);
+    return EXIT.OK;
+  }
+  if (command === '-h' || command === '--help' || command === undefined) {
+    process.stdout.write(HELP);
+    return command === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (command === 'follow') {
+    const { follow } = await import('./follow');
+    return follow(rest);
+  }
+  if (command !== 'put-media') {
+    process.stderr.write(`error: unknown command ${JSON.stringify(command)}; the commands are put-media and follow (see --help)\n`);
+    return EXIT.USAGE;
+  }
+  return putMediaCommand(rest);
+}
+
+async function putMediaCommand(argv: string[]): Promise<number> {
   let args: Args;
   try {
-    const [command, ...rest] = argv;
-    if (command === '-h' || command === '--help' || command === undefined) {
-      process.stdout.write(HELP);
-      return command === undefined ? EXIT.USAGE : EXIT.OK;
-    }
-    if (command !== 'put-media') {
-      throw new PutMediaError(EXIT.USAGE, `unknown command ${JSON.stringify(command)}; the command is put-media (see --help)`);
-    }
-    args = parseArgs(rest);
+    args = parseArgs(argv);
     if (args.help) {
       process.stdout.write(HELP);
       return EXIT.OK;
@@ -153,38 +209,36 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`error: ${(error as Error).message}\n`);
     return (error as PutMediaError).exitCode ?? EXIT.USAGE;
   }
-  let input: Readable;
+  const fromStdin = !args.file || args.file === '-';
   let total: number | undefined;
-  if (!args.file || args.file === '-') {
-    input = process.stdin;
-  } else {
+  if (!fromStdin) {
     try {
-      total = statSync(args.file).size;
+      total = statSync(args.file!).size;
     } catch (error) {
       process.stderr.write(`error: cannot read ${args.file}: ${(error as Error).message}\n`);
       return EXIT.USAGE;
     }
-    input = createReadStream(args.file);
   }
+  const nl = () => (process.stderr.isTTY && !args.quiet ? '\n' : '');
   try {
+    const { putMedia } = await import('./put-media');
     const result = await putMedia({
       stream: args.stream,
-      input,
+      ...(fromStdin ? { input: process.stdin } : { file: args.file }),
       region: args.region,
       timecodeType: args.timecodeType,
       producerStartTimestamp: args.producerStartTimestamp,
+      ackTimeoutMs: args.ackTimeoutMs,
       onProgress: progressPrinter(args.quiet, total),
+      onWarning: (message) => process.stderr.write(`${nl()}warning: ${message}\n`),
     });
     if (!args.quiet) {
-      process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}done: ${result.bytesSent} bytes sent, ${result.fragmentsPersisted} fragments persisted\n`);
+      process.stderr.write(`${nl()}done: ${result.bytesSent} bytes sent, ${result.fragmentsPersisted} fragments persisted\n`);
     }
     return EXIT.OK;
   } catch (error) {
     const e = error as PutMediaError;
-    process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}error: ${e.message}\n`);
-    if (e.errorId !== undefined && !ACK_ERRORS[e.errorId]) {
-      process.stderr.write('(an error id this tool does not know: see the PutMedia page of the Kinesis Video Streams API reference)\n');
-    }
+    process.stderr.write(`${nl()}error: ${e.message}\n`);
     return e.exitCode ?? EXIT.AWS;
   }
 }

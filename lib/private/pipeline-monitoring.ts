@@ -1,12 +1,32 @@
-import { Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { Camera } from '../camera';
-import { FaceSearchConsumer } from '../face-search-consumer';
-import { handlerFunction, lambdaRole, retainedLogGroup } from './resources';
+
+type MetricOf = (props?: cloudwatch.MetricOptions) => cloudwatch.IMetric;
+
+/** What monitoring reads of a camera. */
+export interface MonitoredCamera {
+  readonly cameraName: string;
+  readonly streamProcessor?: unknown;
+  readonly engineHealthDescription: string;
+  metricVideoBytes: MetricOf;
+  metricRecords: MetricOf;
+  metricIteratorAge: MetricOf;
+  metricEngineHealth(): cloudwatch.IMetric;
+}
+
+/** What monitoring reads of a consumer. */
+export interface MonitoredConsumer {
+  metricErrors: MetricOf;
+  metricIteratorAge: MetricOf;
+  metricDeadLetterQueueDepth: MetricOf;
+  metricFacesMatched: MetricOf;
+  metricUnknownFaces: MetricOf;
+  metricDedupedSightings: MetricOf;
+  metricMalformedRecords: MetricOf;
+  metricEventsFailed: MetricOf;
+  metricDuration: MetricOf;
+}
 
 export interface PipelineMonitoringProps {
   readonly alarms: boolean;
@@ -14,28 +34,23 @@ export interface PipelineMonitoringProps {
   readonly noVideoAlarmAfter: Duration;
   readonly iteratorAgeAlarmThreshold: Duration;
   readonly dashboard: boolean;
-  readonly consumer?: FaceSearchConsumer;
+  readonly consumer?: MonitoredConsumer;
 }
 
 const PERIOD = Duration.minutes(5);
 
 /**
- * The pipeline's alarms, dashboard and processor health check. Cameras are added as the pipeline
- * gets them.
+ * The pipeline's alarms and dashboard. Cameras are added as the pipeline gets them; each camera's
+ * engine publishes the health metric its alarm reads.
  */
 export class PipelineMonitoring extends Construct {
   public readonly alarms: cloudwatch.Alarm[] = [];
   public readonly dashboard?: cloudwatch.Dashboard;
-  private readonly watched: Array<{ name: string; camera: string }> = [];
-  private readonly healthRole?: iam.Role;
 
   constructor(scope: Construct, id: string, private readonly props: PipelineMonitoringProps) {
     super(scope, id);
     if (props.dashboard) {
       this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
-    }
-    if (props.alarms) {
-      this.healthRole = this.healthCheck();
     }
     const consumer = props.consumer;
     if (consumer) {
@@ -54,7 +69,7 @@ export class PipelineMonitoring extends Construct {
         new cloudwatch.TextWidget({ markdown: '### Face search consumer', width: 24, height: 1 }),
         new cloudwatch.GraphWidget({
           title: 'Faces',
-          left: [consumer.metricFacesMatched(), consumer.metricUnknownFaces(), consumer.metricSightingsSuppressed()],
+          left: [consumer.metricFacesMatched(), consumer.metricUnknownFaces(), consumer.metricDedupedSightings()],
           width: 8,
         }),
         new cloudwatch.GraphWidget({
@@ -67,14 +82,8 @@ export class PipelineMonitoring extends Construct {
     }
   }
 
-  public addCamera(camera: Camera, running: boolean | undefined): void {
+  public addCamera(camera: MonitoredCamera, running: boolean | undefined, scheduled: boolean): void {
     const name = camera.cameraName;
-    this.watched.push({ name: camera.streamProcessor.streamProcessorName, camera: name });
-    if (this.healthRole) {
-      this.healthRole.addToPolicy(
-        new iam.PolicyStatement({ actions: ['rekognition:DescribeStreamProcessor'], resources: [camera.streamProcessor.streamProcessorArn] }),
-      );
-    }
     const video = camera.metricVideoBytes({ period: PERIOD });
     const records = camera.metricRecords({ period: PERIOD });
     if (this.props.alarms) {
@@ -83,7 +92,13 @@ export class PipelineMonitoring extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
-      this.alarm(`${name}-ProcessorFailed`, camera.metricProcessorFailed({ period: PERIOD }), 1, `the stream processor of camera ${name} is FAILED or gone`, 1);
+      const health = camera.metricEngineHealth();
+      // A sampler that stopped publishes nothing at all, and metric math cannot FILL a period without
+      // any data point: for a camera that should always be sampled, missing data is a breach.
+      const alwaysOn = !camera.streamProcessor && running !== false && !scheduled;
+      this.alarm(`${name}-${camera.streamProcessor ? 'ProcessorFailed' : 'EngineUnhealthy'}`, health, 1, camera.engineHealthDescription, 1, {
+        treatMissingData: alwaysOn ? cloudwatch.TreatMissingData.BREACHING : cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
       if (running !== false) {
         const silent = new cloudwatch.MathExpression({
           expression: 'IF(video > 0 AND FILL(records, 0) == 0, 1, 0)',
@@ -99,7 +114,7 @@ export class PipelineMonitoring extends Construct {
       new cloudwatch.GraphWidget({ title: `${name}: video bytes`, left: [video], width: 6 }),
       new cloudwatch.GraphWidget({ title: `${name}: face search records`, left: [records], width: 6 }),
       new cloudwatch.GraphWidget({ title: `${name}: iterator age`, left: [camera.metricIteratorAge()], width: 6 }),
-      new cloudwatch.GraphWidget({ title: `${name}: processor failed`, left: [camera.metricProcessorFailed()], width: 6 }),
+      new cloudwatch.GraphWidget({ title: `${name}: engine health`, left: [camera.metricEngineHealth()], width: 6 }),
     );
   }
 
@@ -123,34 +138,6 @@ export class PipelineMonitoring extends Construct {
     this.props.alarmActions.forEach((action) => alarm.addAlarmAction(action));
     this.alarms.push(alarm);
     return alarm;
-  }
-
-  /**
-   * Every 5 minutes, reads each processor's status and publishes it as a metric: a processor can
-   * go FAILED long after the deployment (a revoked permission, a deleted stream), and Rekognition
-   * sends no event for it.
-   */
-  private healthCheck(): iam.Role {
-    const logGroup = retainedLogGroup(this, 'HealthCheckLogs');
-    const role = lambdaRole(this, 'HealthCheckRole', 'Reads the status of the face-stream-pipeline stream processors');
-    logGroup.grantWrite(role);
-    const fn = handlerFunction(this, 'HealthCheck', {
-      asset: 'stream-processor',
-      handler: 'index.health',
-      description: 'publishes the status of every stream processor as a metric',
-      role,
-      logGroup,
-      environment: {
-        METRICS_NAMESPACE: 'FaceStreamPipeline',
-        PROCESSORS: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.watched) }),
-      },
-    });
-    new events.Rule(this, 'HealthCheckSchedule', {
-      description: 'face-stream-pipeline: stream processor health check',
-      schedule: events.Schedule.rate(PERIOD),
-      targets: [new targets.LambdaFunction(fn, { retryAttempts: 0 })],
-    });
-    return role;
   }
 }
 

@@ -1,30 +1,100 @@
 import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
-import { StreamProcessor } from '../stream-processor';
+import { show } from './validate';
 
-const EXPRESSION = /^(cron|rate)\(.+\)$/;
+/** Start and stop expressions of a camera's analysis (AnalysisSchedule). */
+export interface ScheduleExpressions {
+  readonly start: scheduler.ScheduleExpression;
+  readonly stop: scheduler.ScheduleExpression;
+}
 
-/**
- * Starts and stops a processor on schedules: EventBridge Scheduler calls Rekognition's
- * StartStreamProcessor / StopStreamProcessor directly (universal targets, no Lambda), with a role
- * that may only do that on this processor.
- */
-/** Checks a schedule's expressions before anything is built. */
-export function validateSchedule(startExpression: string, stopExpression: string): void {
+const CRON_FIELD = /^[0-9A-Za-z*?,/\-#]+$/;
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const AT = /^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$/;
+const EXAMPLES = 'cron(0 7 ? * MON-FRI *) (six fields: minutes hours day-of-month month day-of-week year), rate(12 hours) or at(2027-01-31T07:00:00)';
+
+/** Why an EventBridge Scheduler expression is not one, or undefined when it is. */
+function expressionProblem(expression: string): string | undefined {
+  const cron = /^cron\((.*)\)$/.exec(expression);
+  if (cron) {
+    const fields = cron[1].trim().split(/\s+/);
+    if (fields.length !== 6) {
+      return `a cron expression has 6 fields, this one has ${fields.length}`;
+    }
+    const bad = fields.find((field) => !CRON_FIELD.test(field));
+    if (bad !== undefined) {
+      return `the cron field ${show(bad)} has characters cron does not allow`;
+    }
+    if (fields[2] !== '?' && fields[4] !== '?') {
+      return 'one of day-of-month (field 3) and day-of-week (field 5) must be "?"';
+    }
+    return undefined;
+  }
+  const rate = RATE.exec(expression);
+  if (rate) {
+    const value = Number(rate[1]);
+    if (value < 1) {
+      return 'a rate must be at least 1';
+    }
+    if ((value === 1) !== !rate[2].endsWith('s')) {
+      return `write rate(1 ${rate[2].replace(/s$/, '')}) for one, rate(${value} ${rate[2].replace(/s?$/, 's')}) for more`;
+    }
+    return undefined;
+  }
+  const at = AT.exec(expression);
+  if (at) {
+    const [year, month, day, hour, minute, second] = at.slice(1).map(Number);
+    const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+    if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
+      return 'the date or time of at() does not exist';
+    }
+    return undefined;
+  }
+  return 'it is not cron(...), rate(...) or at(...)';
+}
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Checks a schedule's expressions and time zones before anything is built. */
+export function validateSchedule(schedule: ScheduleExpressions): void {
   for (const [prop, value] of [
-    ['schedule.start', startExpression],
-    ['schedule.stop', stopExpression],
-  ]) {
-    if (!Token.isUnresolved(value) && !EXPRESSION.test(value)) {
-      throw new Error(`${prop} must be an EventBridge Scheduler expression such as "cron(0 7 ? * MON-FRI *)" or "rate(12 hours)", got ${JSON.stringify(value)}`);
+    ['schedule.start', schedule.start],
+    ['schedule.stop', schedule.stop],
+  ] as const) {
+    if (!value || typeof value.expressionString !== 'string') {
+      throw new Error(`${prop} must be a scheduler.ScheduleExpression, e.g. ScheduleExpression.cron({ hour: '7', weekDay: 'MON-FRI' })`);
+    }
+    const expression = value.expressionString;
+    if (!Token.isUnresolved(expression)) {
+      const problem = expressionProblem(expression);
+      if (problem) {
+        throw new Error(`${prop} must be an EventBridge Scheduler expression such as ${EXAMPLES}; got ${show(expression)}: ${problem}`);
+      }
+    }
+    const zone = value.timeZone?.timezoneName;
+    if (zone !== undefined && !Token.isUnresolved(zone) && !isTimeZone(zone)) {
+      throw new Error(`${prop} has the time zone ${show(zone)}, which is not an IANA time zone name such as "Europe/Paris" or "UTC"`);
     }
   }
 }
 
-export function scheduleProcessor(scope: Construct, processor: StreamProcessor, startExpression: string, stopExpression: string, timeZone: string): void {
-  validateSchedule(startExpression, stopExpression);
+/**
+ * Starts and stops a processor on schedules: EventBridge Scheduler calls Rekognition's
+ * StartStreamProcessor / StopStreamProcessor directly (universal targets, no Lambda), with a role
+ * that may only do that on this processor, and that trusts only this account's schedules.
+ */
+export function scheduleProcessor(scope: Construct, processor: { readonly streamProcessorName: string; readonly streamProcessorArn: string }, schedule: ScheduleExpressions): void {
+  validateSchedule(schedule);
   const stack = Stack.of(scope);
   const role = new iam.Role(scope, 'ScheduleRole', {
     description: 'Lets EventBridge Scheduler start and stop one face-stream-pipeline stream processor',
@@ -35,25 +105,25 @@ export function scheduleProcessor(scope: Construct, processor: StreamProcessor, 
       },
     }),
   });
-  role.addToPolicy(
-    new iam.PolicyStatement({
-      actions: ['rekognition:StartStreamProcessor', 'rekognition:StopStreamProcessor'],
-      resources: [processor.streamProcessorArn],
-    }),
-  );
-  const schedule = (id: string, expression: string, action: 'startStreamProcessor' | 'stopStreamProcessor') =>
-    new CfnSchedule(scope, id, {
-      description: `face-stream-pipeline: ${action} ${processor.node.path}`.slice(0, 512),
-      scheduleExpression: expression,
-      scheduleExpressionTimezone: timeZone,
-      flexibleTimeWindow: { mode: 'OFF' },
-      target: {
-        arn: `arn:${stack.partition}:scheduler:::aws-sdk:rekognition:${action}`,
-        roleArn: role.roleArn,
-        input: stack.toJsonString({ Name: processor.streamProcessorName }),
-        retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
-      },
+  const call = (id: string, expression: scheduler.ScheduleExpression, action: 'startStreamProcessor' | 'stopStreamProcessor') =>
+    new scheduler.Schedule(scope, id, {
+      description: `face-stream-pipeline: ${action} ${processor.streamProcessorName}`.slice(0, 512),
+      schedule: expression,
+      timeWindow: scheduler.TimeWindow.off(),
+      target: new targets.Universal({
+        service: 'rekognition',
+        action,
+        role,
+        input: scheduler.ScheduleTargetInput.fromObject({ Name: processor.streamProcessorName }),
+        retryAttempts: 3,
+        policyStatements: [
+          new iam.PolicyStatement({
+            actions: [`rekognition:${action.charAt(0).toUpperCase()}${action.slice(1)}`],
+            resources: [processor.streamProcessorArn],
+          }),
+        ],
+      }),
     });
-  schedule('StartSchedule', startExpression, 'startStreamProcessor');
-  schedule('StopSchedule', stopExpression, 'stopStreamProcessor');
+  call('StartSchedule', schedule.start, 'startStreamProcessor');
+  call('StopSchedule', schedule.stop, 'stopStreamProcessor');
 }

@@ -1,4 +1,5 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { ArnFormat, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -12,10 +13,72 @@ export const WAIT_TIMEOUT = Duration.minutes(25);
 
 const PROVIDER_ID = 'cdk-face-stream-pipeline.StreamProcessorProvider';
 
+const hash8 = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 8);
+const nameSafe = (text: string) => text.replace(/[^a-zA-Z0-9_.-]/g, '');
+
+/**
+ * The prefix of every generated processor name of a stack: `<stack name, at most 40 characters>-<8
+ * hex digits of its hash>`. IAM (the health check's DescribeStreamProcessor) and the health check's
+ * name filter use it; the hash keeps stack "Prod" from matching stack "Prod-EU"'s processors.
+ */
+export function processorStackPrefix(scope: Construct): string {
+  const stack = Stack.of(scope);
+  // a nested stack's name is a token: its construct path identifies it instead
+  const name = Token.isUnresolved(stack.stackName) ? Names.uniqueId(stack) : stack.stackName;
+  return `${nameSafe(name).slice(0, 40) || 'Stack'}-${hash8(name)}`;
+}
+
+/**
+ * The NamePrefix of a processor: `<stack prefix>-<construct path in the stack, cut to fit>-<8 hex
+ * digits of that path's hash>`, at most 100 characters. The handler appends `-<12 hex digits>`.
+ */
+export function processorNamePrefix(scope: Construct): string {
+  const stackPrefix = processorStackPrefix(scope);
+  const path = Names.stackRelativeConstructPath(scope);
+  const hash = hash8(path).toUpperCase();
+  const room = 100 - stackPrefix.length - hash.length - 2;
+  const human = path.split('/').map(nameSafe).filter((part) => part.length > 0).join('-');
+  const cut = human.length > room ? `${human.slice(0, Math.floor(room / 2))}${human.slice(human.length - Math.ceil(room / 2))}` : human;
+  return `${stackPrefix}-${cut ? `${cut}-` : ''}${hash}`;
+}
+
+/** The ARN of the stream processor(s) named `name` (a name or a `prefix*` pattern). */
+export function processorArn(scope: Construct, name: string): string {
+  return Stack.of(scope).formatArn({ service: 'rekognition', resource: 'streamprocessor', resourceName: name, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+}
+
+/**
+ * The IAM path of the service roles this library creates in a stack: iam:PassRole is granted on
+ * `role<path>*`, one pattern whatever the number of roles, and no other stack's roles.
+ */
+export function serviceRolePath(scope: Construct): string {
+  return `/face-stream-pipeline/${processorStackPrefix(scope)}/`;
+}
+
+/** What the handler does with processors. */
+export const MANAGE_PROCESSOR_ACTIONS = [
+  'rekognition:CreateStreamProcessor',
+  'rekognition:DescribeStreamProcessor',
+  'rekognition:StartStreamProcessor',
+  'rekognition:StopStreamProcessor',
+  'rekognition:UpdateStreamProcessor',
+  'rekognition:DeleteStreamProcessor',
+  'rekognition:TagResource',
+  'rekognition:UntagResource',
+];
+
 /**
  * One custom resource provider per stack for every StreamProcessor in it (found by a fixed id in
- * the construct tree, never module state). Its permissions live in one policy that each processor
- * resource depends on, so they outlive the processors while a stack is deleted.
+ * the construct tree, never module state). Its permissions are patterns, not lists, so that no
+ * update withdraws a permission a processor still needs: a processor removed, renamed or moved is
+ * deleted in CloudFormation's clean-up phase, after the UPDATE phase that changes policies. Every
+ * processor resource depends on `policy` (`ProcessorAccess`), which is constant:
+ * - the stream processor actions on `streamprocessor/<stack prefix>-*`: every generated name;
+ * - iam:PassRole on `role/face-stream-pipeline/<stack prefix>/*`: every service role created here;
+ * - rekognition:CreateStreamProcessor on the collections used (one entry per distinct collection,
+ *   not per processor).
+ * A processor outside these patterns (a fixed name outside the prefix, a role given by the user)
+ * adds a policy of its own (see StreamProcessor).
  */
 export class StreamProcessorProvider extends Construct {
   public static getOrCreate(scope: Construct): StreamProcessorProvider {
@@ -24,14 +87,12 @@ export class StreamProcessorProvider extends Construct {
   }
 
   public readonly serviceToken: string;
-  /** The permissions the handler needs on the processors; every processor depends on it. */
-  public readonly policy: iam.Policy;
+  /** The role of the onEvent and isComplete functions. */
   public readonly handlerRole: iam.Role;
-
-  private readonly processorStatement: iam.PolicyStatement;
+  /** The handler's processor permissions (constant size); every processor resource depends on it. */
+  public readonly policy: iam.Policy;
   private readonly collectionStatement: iam.PolicyStatement;
-  private readonly passRoleStatement: iam.PolicyStatement;
-  private readonly registered = new Set<string>();
+  private readonly collections = new Set<string>();
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -102,56 +163,40 @@ export class StreamProcessorProvider extends Construct {
     Validations.of(provider).acknowledge(ack('AwsSolutions-SF2', 'the waiter state machine only polls isComplete; every state change is logged, and failures fail the deployment with the reason'));
     this.serviceToken = provider.serviceToken;
 
-    this.processorStatement = new iam.PolicyStatement({
-      sid: 'ManageStreamProcessors',
-      actions: [
-        'rekognition:CreateStreamProcessor',
-        'rekognition:DescribeStreamProcessor',
-        'rekognition:StartStreamProcessor',
-        'rekognition:StopStreamProcessor',
-        'rekognition:UpdateStreamProcessor',
-        'rekognition:DeleteStreamProcessor',
-        'rekognition:TagResource',
-        'rekognition:UntagResource',
+    const processors = processorArn(this, `${processorStackPrefix(this)}-*`);
+    const roles = Stack.of(this).formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `${serviceRolePath(this).slice(1)}*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    this.collectionStatement = new iam.PolicyStatement({ sid: 'CreateStreamProcessorsOnCollections', actions: ['rekognition:CreateStreamProcessor'] });
+    this.policy = new iam.Policy(this, 'ProcessorAccess', {
+      roles: [this.handlerRole],
+      statements: [
+        new iam.PolicyStatement({ sid: 'ManageThisStacksStreamProcessors', actions: MANAGE_PROCESSOR_ACTIONS, resources: [processors] }),
+        new iam.PolicyStatement({
+          sid: 'PassThisStacksServiceRoles',
+          actions: ['iam:PassRole'],
+          resources: [roles],
+          conditions: { StringEquals: { 'iam:PassedToService': 'rekognition.amazonaws.com' } },
+        }),
+        this.collectionStatement,
       ],
     });
-    this.collectionStatement = new iam.PolicyStatement({
-      sid: 'CreateStreamProcessorsOnCollections',
-      actions: ['rekognition:CreateStreamProcessor'],
-    });
-    this.passRoleStatement = new iam.PolicyStatement({
-      sid: 'PassServiceRoleToRekognition',
-      actions: ['iam:PassRole'],
-      conditions: { StringEquals: { 'iam:PassedToService': 'rekognition.amazonaws.com' } },
-    });
-    this.policy = new iam.Policy(this, 'ProcessorAccess', { roles: [this.handlerRole] });
+    ackWildcard(
+      this.policy,
+      processors,
+      "the stream processors of this stack: their generated names start with the stack's processor prefix and end in hashes the handler derives at deploy time; one pattern, so that no update withdraws the permission to stop and delete a processor that CloudFormation deletes later, in its clean-up phase",
+    );
+    ackWildcard(
+      this.policy,
+      roles,
+      'iam:PassRole, only to rekognition.amazonaws.com, on the service roles created in this stack (one per processor, under this IAM path): a pattern that does not grow with the number of processors',
+    );
   }
 
-  /**
-   * Lets the handler manage processors matching `processorArn` (an exact ARN or a `prefix-*`
-   * pattern), create them on `collectionArn` and pass `roleArn` to Rekognition.
-   */
-  public allow(processorArn: string, collectionArn: string, roleArn: string): void {
-    const add = (statement: iam.PolicyStatement, arn: string) => {
-      const key = `${statement.sid}|${JSON.stringify(Stack.of(this).resolve(arn))}`;
-      if (this.registered.has(key)) {
-        return;
-      }
-      this.registered.add(key);
-      statement.addResources(arn);
-      if (statement.resources.length === 1) {
-        this.policy.addStatements(statement);
-      }
-    };
-    add(this.processorStatement, processorArn);
-    if (processorArn.endsWith('-*')) {
-      ackWildcard(
-        this.policy,
-        processorArn,
-        'a processor with a generated name is matched by "streamprocessor/<its construct-path prefix>-*": the name ends in a hash the handler derives at deploy time, so only the prefix is known at synth time',
-      );
+  /** Lets the handler create processors on this collection (one entry per distinct collection). */
+  public allowCollection(collectionArn: string): void {
+    const key = JSON.stringify(Stack.of(this).resolve(collectionArn));
+    if (!this.collections.has(key)) {
+      this.collections.add(key);
+      this.collectionStatement.addResources(collectionArn);
     }
-    add(this.collectionStatement, collectionArn);
-    add(this.passRoleStatement, roleArn);
   }
 }

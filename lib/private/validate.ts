@@ -3,17 +3,39 @@ import { Token } from 'aws-cdk-lib';
 /** Names accepted by Rekognition for stream processors and collections. */
 export const REKOGNITION_NAME = /^[a-zA-Z0-9_.\-]+$/;
 
-function show(value: unknown): string {
-  return JSON.stringify(value);
+/** What a name may be: its length and characters, and how to say so in an error. */
+export interface NameRule {
+  readonly min: number;
+  readonly max: number;
+  readonly pattern: RegExp;
+  readonly allowed: string;
 }
 
-/** Throws when a concrete (non-token) string breaks the pattern or length range. */
-export function validateName(prop: string, value: string | undefined, min: number, max: number, pattern: RegExp, allowed: string): void {
+/** A camera name: it names the camera's resources and appears in every face event. */
+export const CAMERA_NAME: NameRule = { min: 1, max: 64, pattern: REKOGNITION_NAME, allowed: '[a-zA-Z0-9_.-]' };
+/** A Rekognition stream processor name. */
+export const PROCESSOR_NAME: NameRule = { min: 1, max: 128, pattern: REKOGNITION_NAME, allowed: '[a-zA-Z0-9_.-]' };
+/** A Rekognition collection id. */
+export const COLLECTION_ID: NameRule = { min: 1, max: 255, pattern: REKOGNITION_NAME, allowed: '[a-zA-Z0-9_.-]' };
+/** A Rekognition ExternalImageId (the person of an enrolled face). */
+export const EXTERNAL_IMAGE_ID: NameRule = { min: 1, max: 255, pattern: /^[a-zA-Z0-9_.\-:]+$/, allowed: '[a-zA-Z0-9_.-:]' };
+
+/** Longest part of a value an error message echoes. */
+const SHOWN = 40;
+
+/** A value as an error message shows it: JSON, cut to its first characters when long. */
+export function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > SHOWN ? `${text.slice(0, SHOWN - 3)}..." (cut)` : text;
+}
+
+/** Throws when a concrete (non-token) string breaks the rule. */
+export function validateName(prop: string, value: string | undefined, rule: NameRule): void {
   if (value === undefined || Token.isUnresolved(value)) {
     return;
   }
-  if (value.length < min || value.length > max || !pattern.test(value)) {
-    throw new Error(`${prop} must be ${min}-${max} characters of ${allowed}, got ${show(value)} (${value.length} characters)`);
+  if (value.length < rule.min || value.length > rule.max || !rule.pattern.test(value)) {
+    throw new Error(`${prop} must be ${rule.min}-${rule.max} characters of ${rule.allowed}, got ${show(value)} (${value.length} characters)`);
   }
 }
 

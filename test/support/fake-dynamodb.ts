@@ -3,7 +3,8 @@
  * GetItem on single-key tables, with condition expressions evaluated for real: comparisons
  * (= <> < <= > >=), AND, OR, NOT, parentheses, attribute_exists / attribute_not_exists, and
  * `SET a = :v, ...` update expressions. Requests are handled one at a time, so conditional writes
- * are atomic as in the service.
+ * are atomic as in the service. `ReturnValuesOnConditionCheckFailure: 'ALL_OLD'` returns the stored
+ * item in the ConditionalCheckFailedException's `Item`, as DynamoDB does.
  */
 import { ApiError, AwsJsonServer } from './aws-json-server';
 
@@ -14,8 +15,21 @@ export class FakeDynamoDb extends AwsJsonServer {
   /** table name -> partition key value -> item */
   public readonly tables = new Map<string, Map<string, Item>>();
 
+  /** The item a failed condition returns (ALL_OLD), for the error reply of the request being handled. */
+  private conditionFailureItem?: Item;
+
   constructor(private readonly keyName = 'pk') {
     super('DynamoDB_20120810', 'application/x-amz-json-1.0', 'dynamodb');
+    // AwsJsonServer answers errors with { __type, message }; DynamoDB adds `Item` to a
+    // ConditionalCheckFailedException asked for with ReturnValuesOnConditionCheckFailure ALL_OLD.
+    // Requests are handled one at a time (dispatch, then its reply), so the field belongs to this reply.
+    const self = this as unknown as { reply: (res: unknown, status: number, body: Record<string, unknown>, errorType?: string) => void };
+    const reply = self.reply.bind(this);
+    self.reply = (res, status, body, errorType) => {
+      const item = this.conditionFailureItem;
+      this.conditionFailureItem = undefined;
+      reply(res, status, errorType === 'ConditionalCheckFailedException' && item ? { ...body, Item: item } : body, errorType);
+    };
   }
 
   public reset(): void {
@@ -51,17 +65,32 @@ export class FakeDynamoDb extends AwsJsonServer {
     const table = this.table(body.TableName);
     const values: Item = body.ExpressionAttributeValues ?? {};
     const names: Record<string, string> = body.ExpressionAttributeNames ?? {};
+    const returnOld = body.ReturnValuesOnConditionCheckFailure ?? 'NONE';
+    if (returnOld !== 'NONE' && returnOld !== 'ALL_OLD') {
+      throw new ApiError('ValidationException', `ReturnValuesOnConditionCheckFailure must be NONE or ALL_OLD, got ${returnOld}`);
+    }
+    this.conditionFailureItem = undefined;
+    const check = (item: Item | undefined) => {
+      try {
+        this.check(body.ConditionExpression, item, values, names);
+      } catch (error) {
+        if (returnOld === 'ALL_OLD' && item && error instanceof ApiError && error.type === 'ConditionalCheckFailedException') {
+          this.conditionFailureItem = { ...item };
+        }
+        throw error;
+      }
+    };
     switch (operation) {
       case 'PutItem': {
         const key = this.keyOf(body.Item);
-        this.check(body.ConditionExpression, table.get(key), values, names);
+        check(table.get(key));
         table.set(key, { ...body.Item });
         return {};
       }
       case 'UpdateItem': {
         const key = this.keyOf(body.Key);
         const existing = table.get(key);
-        this.check(body.ConditionExpression, existing, values, names);
+        check(existing);
         const item: Item = { ...(existing ?? body.Key) };
         const set = /^\s*SET\s+(.+)$/i.exec(body.UpdateExpression ?? '');
         if (!set) {
@@ -76,7 +105,7 @@ export class FakeDynamoDb extends AwsJsonServer {
       }
       case 'DeleteItem': {
         const key = this.keyOf(body.Key);
-        this.check(body.ConditionExpression, table.get(key), values, names);
+        check(table.get(key));
         table.delete(key);
         return {};
       }

@@ -2,8 +2,10 @@
  * A local Kinesis Video Streams endpoint: GetDataEndpoint (REST-JSON, POST /getDataEndpoint) and
  * PutMedia (POST /putMedia: a chunked MKV body in, a stream of JSON acknowledgements out), both
  * SigV4-checked for `kinesisvideo`. It records the bytes received and acknowledges each Cluster
- * (fragment) with BUFFERING, RECEIVED and PERSISTED, or answers with a scripted ERROR ack.
- * POST /upload takes a plain body, for the benchmark's baseline.
+ * (fragment) like the service: BUFFERING when it starts, RECEIVED and PERSISTED once it is complete
+ * (the next Cluster starts, or the body ends), or answers with a scripted ERROR ack, or misbehaves
+ * as scripted (`misbehave`). POST /upload takes a plain body, for the benchmark's baseline. Each
+ * body's first and last byte times are recorded (`timings`), for throughput measured at the server.
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { LocalServer } from './local-server';
@@ -14,6 +16,24 @@ export interface PutMediaSession {
   body: Buffer;
   readonly acks: unknown[];
 }
+
+/** When a request body's first and last bytes arrived (process.hrtime.bigint()), and its size. */
+export interface BodyTiming {
+  readonly url: string;
+  readonly bytes: number;
+  readonly first: bigint;
+  readonly last: bigint;
+}
+
+/**
+ * Scripted misbehaviour of PutMedia:
+ * - `malformed`: the second fragment's BUFFERING ack is not JSON;
+ * - `stray-brace`: a `}` is sent before the second fragment's acks;
+ * - `no-acks`: answers 200 and reads the body, but never acknowledges nor ends the response;
+ * - `no-answer`: reads the body, never answers;
+ * - `end-early`: ends the response (cleanly) after the first fragment's acks and reads no more.
+ */
+export type Misbehaviour = 'malformed' | 'stray-brace' | 'no-acks' | 'no-answer' | 'end-early';
 
 const AUTH = /^AWS4-HMAC-SHA256 Credential=[A-Z0-9]+\/\d{8}\/([a-z0-9-]+)\/kinesisvideo\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$/;
 
@@ -27,6 +47,11 @@ export class FakeKinesisVideo {
   /** Answer PutMedia with this HTTP status and error type instead. */
   public httpError?: { status: number; type: string; message: string };
   public uploadBytes = 0;
+  public misbehave?: Misbehaviour;
+  /** Keep every body received in `sessions` (the benchmark turns this off). */
+  public keepBodies = true;
+  public readonly timings: BodyTiming[] = [];
+  private readonly hanging = new Set<ServerResponse>();
   private readonly server = new LocalServer((req, res) => this.handle(req, res), (res, error) => {
     res.writeHead(500);
     res.end(String(error));
@@ -39,7 +64,16 @@ export class FakeKinesisVideo {
   }
 
   public async stop(): Promise<void> {
+    this.release();
     await this.server.stop();
+  }
+
+  /** Ends the connections left hanging by `no-acks` / `no-answer`. */
+  public release(): void {
+    for (const res of this.hanging) {
+      res.socket?.destroy();
+    }
+    this.hanging.clear();
   }
 
   public reset(): void {
@@ -50,6 +84,10 @@ export class FakeKinesisVideo {
     this.errorAfterFragments = 0;
     this.httpError = undefined;
     this.uploadBytes = 0;
+    this.misbehave = undefined;
+    this.keepBodies = true;
+    this.timings.length = 0;
+    this.release();
   }
 
   private json(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
@@ -73,8 +111,8 @@ export class FakeKinesisVideo {
     this.calls.push(`${req.method} ${req.url}`);
     if (req.url === '/upload') {
       // the same receiving work as PutMedia (keep the bytes, find the clusters), without acks
-      const body = await receive(req, () => true);
-      this.uploadBytes += body.length;
+      const body = await this.receive(req, () => true);
+      this.uploadBytes += body.bytes;
       res.writeHead(200);
       res.end();
       return;
@@ -133,51 +171,114 @@ export class FakeKinesisVideo {
     }
     const session: PutMediaSession = { headers: req.headers, body: Buffer.alloc(0), acks: [] };
     this.sessions.push(session);
+    const misbehave = this.misbehave;
+    if (misbehave === 'no-answer' || misbehave === 'no-acks') {
+      this.hanging.add(res);
+      if (misbehave === 'no-acks') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.flushHeaders();
+      }
+      const body = await this.receive(req, () => true).catch(() => undefined);
+      session.body = body?.body ?? Buffer.alloc(0);
+      return; // never acknowledges, never ends: the client must give up
+    }
     res.writeHead(200, { 'content-type': 'application/json' });
+    const write = (text: string) => {
+      if (!res.writableEnded) {
+        res.write(text);
+      }
+    };
     const ack = (a: Record<string, unknown>) => {
       session.acks.push(a);
-      res.write(JSON.stringify(a));
+      write(misbehave === 'malformed' && fragments === 2 && a.EventType === 'BUFFERING' ? '{"EventType":"BUFFERING","FragmentTimecode":}' : JSON.stringify(a));
     };
     let fragments = 0;
-    let timecode = 0;
-    session.body = await receive(req, () => {
-      fragments++;
-      if (this.errorId !== undefined && fragments > this.errorAfterFragments) {
-        ack({ EventType: 'ERROR', FragmentTimecode: timecode, ErrorId: this.errorId });
-        // like the service: the acknowledgements are flushed, then the connection is closed
-        const socket = req.socket;
-        res.end(() => socket?.destroy());
-        return false;
-      }
-      const number = `9134385233318956923462746328${String(fragments).padStart(20, '0')}`;
-      ack({ EventType: 'BUFFERING', FragmentTimecode: timecode });
-      ack({ EventType: 'RECEIVED', FragmentTimecode: timecode, FragmentNumber: number });
-      ack({ EventType: 'PERSISTED', FragmentTimecode: timecode, FragmentNumber: number });
-      timecode += 1000;
-      return true;
-    });
+    const timecode = (n: number) => (n - 1) * 1000;
+    const complete = (n: number) => {
+      const number = `9134385233318956923462746328${String(n).padStart(20, '0')}`;
+      ack({ EventType: 'RECEIVED', FragmentTimecode: timecode(n), FragmentNumber: number });
+      ack({ EventType: 'PERSISTED', FragmentTimecode: timecode(n), FragmentNumber: number });
+    };
+    let closed = false;
+    let body: Buffer;
+    try {
+      ({ body } = await this.receive(req, () => {
+        fragments++;
+        if (fragments > 1) {
+          complete(fragments - 1);
+        }
+        if (misbehave === 'end-early' && fragments === 2) {
+          res.end();
+          closed = true;
+          return false;
+        }
+        if (this.errorId !== undefined && fragments > this.errorAfterFragments) {
+          ack({ EventType: 'ERROR', FragmentTimecode: timecode(fragments), ErrorId: this.errorId });
+          // like the service: the acknowledgements are flushed, then the connection is closed
+          // (with the body still coming: a reset)
+          const socket = req.socket;
+          res.end(() => socket?.destroy());
+          closed = true;
+          return false;
+        }
+        if (misbehave === 'stray-brace' && fragments === 2) {
+          write('}');
+        }
+        ack({ EventType: 'BUFFERING', FragmentTimecode: timecode(fragments) });
+        return true;
+      }));
+    } catch {
+      return; // the client went away
+    }
+    session.body = body;
+    if (!closed && fragments > 0) {
+      complete(fragments);
+    }
     if (!res.writableEnded) {
       res.end();
     }
   }
-}
 
-/**
- * Reads a request body, calling `onCluster` at each Matroska Cluster id (one split across chunks
- * included); stops reading when it answers false. Returns the bytes read.
- */
-async function receive(req: IncomingMessage, onCluster: () => boolean): Promise<Buffer> {
-  const received: Buffer[] = [];
-  let tail = Buffer.alloc(0);
-  for await (const chunk of req) {
-    received.push(chunk as Buffer);
-    const window = tail.length > 0 ? Buffer.concat([tail, chunk as Buffer]) : (chunk as Buffer);
-    for (let i = window.indexOf(CLUSTER_ID); i >= 0; i = window.indexOf(CLUSTER_ID, i + 4)) {
-      if (i + 4 > tail.length && !onCluster()) {
-        return Buffer.concat(received);
+  /**
+   * Reads a request body, calling `onCluster` at each Matroska Cluster id (one split across chunks
+   * included); stops reading when it answers false. Returns the bytes read (kept if `keepBodies`).
+   */
+  private async receive(req: IncomingMessage, onCluster: () => boolean): Promise<{ body: Buffer; bytes: number }> {
+    const received: Buffer[] = [];
+    let bytes = 0;
+    let first = 0n;
+    let last = 0n;
+    const head = Buffer.alloc(6);
+    let tail = Buffer.alloc(0);
+    const done = () => {
+      this.timings.push({ url: String(req.url), bytes, first, last });
+      return { body: this.keepBodies ? Buffer.concat(received) : Buffer.alloc(0), bytes };
+    };
+    for await (const data of req) {
+      const chunk = data as Buffer;
+      last = process.hrtime.bigint();
+      if (bytes === 0) {
+        first = last;
       }
+      bytes += chunk.length;
+      if (this.keepBodies) {
+        received.push(chunk);
+      }
+      // an id split across the previous chunk and this one
+      if (tail.length > 0) {
+        tail.copy(head);
+        const n = chunk.copy(head, tail.length, 0, Math.min(3, chunk.length));
+        if (head.subarray(0, tail.length + n).indexOf(CLUSTER_ID) >= 0 && !onCluster()) {
+          return done();
+        }
+      }
+      for (let i = chunk.indexOf(CLUSTER_ID); i >= 0; i = chunk.indexOf(CLUSTER_ID, i + 4)) {
+        if (!onCluster()) {
+          return done();
+        }
+      }
+      tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - 3)));
     }
-    tail = Buffer.from(window.subarray(Math.max(0, window.length - 3)));
+    return done();
   }
-  return Buffer.concat(received);
 }

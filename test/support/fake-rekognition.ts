@@ -52,7 +52,14 @@ export interface FakeFace {
   readonly CollectionId: string;
 }
 
+/** Where IndexFaces reads pictures from (FakeS3 fits): a missing object or version is InvalidS3ObjectException. */
+export interface FakeObjectStore {
+  exists(bucket: string, key: string, versionId?: string): boolean;
+}
+
 export class FakeRekognition extends AwsJsonServer {
+  /** When set, IndexFaces reads S3Object pictures from it, as Rekognition reads them from S3. */
+  public objectStore?: FakeObjectStore;
   public readonly processors = new Map<string, FakeProcessor>();
   /** Indexed faces by face id. */
   public readonly faces = new Map<string, FakeFace>();
@@ -67,6 +74,11 @@ export class FakeRekognition extends AwsJsonServer {
   public stuckStarting = false;
   /** Stream processors allowed per account and Region (LimitExceededException beyond). */
   public quota = 10;
+  /**
+   * The next `times` StartStreamProcessor calls take effect (STARTING) but answer with this error,
+   * as when the response is lost after the service acted.
+   */
+  public startActsThenFails?: { type: string; message: string; status?: number; times: number };
 
   constructor() {
     super('RekognitionService', 'application/x-amz-json-1.1', 'rekognition');
@@ -81,6 +93,7 @@ export class FakeRekognition extends AwsJsonServer {
     this.failStartWith = undefined;
     this.stuckStarting = false;
     this.quota = 10;
+    this.startActsThenFails = undefined;
   }
 
   private get(name: unknown): FakeProcessor {
@@ -134,7 +147,8 @@ export class FakeRekognition extends AwsJsonServer {
           Input: body.Input,
           Output: body.Output,
           RoleArn: body.RoleArn,
-          Settings: body.Settings,
+          // the service stores a FaceMatchThreshold below 80 (or none) as 80
+          Settings: { FaceSearch: { ...body.Settings.FaceSearch, FaceMatchThreshold: Math.max(80, body.Settings.FaceSearch.FaceMatchThreshold ?? 80) } },
           DataSharingPreference: body.DataSharingPreference ?? { OptIn: false },
           Tags: body.Tags ?? {},
           CreationTimestamp: now,
@@ -169,6 +183,11 @@ export class FakeRekognition extends AwsJsonServer {
         } else {
           this.transition(p, 'STARTING', 'RUNNING');
         }
+        const lost = this.startActsThenFails;
+        if (lost && lost.times > 0) {
+          lost.times -= 1;
+          throw new ApiError(lost.type, lost.message, lost.status ?? 400);
+        }
         return { SessionId: `session-${p.Name}` };
       }
       case 'StopStreamProcessor': {
@@ -187,8 +206,26 @@ export class FakeRekognition extends AwsJsonServer {
         this.processors.delete(p.Name);
         return {};
       }
+      case 'ListStreamProcessors': {
+        // Name and Status only, in name order, MaxResults (default 1000) per page
+        const max = body.MaxResults ?? 1000;
+        if (typeof max !== 'number' || max < 1 || max > 1000) {
+          throw new ApiError('InvalidParameterException', `MaxResults ${String(max)} is not 1-1000`);
+        }
+        const all = [...this.processors.values()].sort((a, b) => a.Name.localeCompare(b.Name));
+        const from = body.NextToken ? Number(String(body.NextToken).replace('token-', '')) : 0;
+        if (!Number.isInteger(from) || from < 0 || from > all.length) {
+          throw new ApiError('InvalidPaginationTokenException', `NextToken ${String(body.NextToken)} is invalid`);
+        }
+        const page = all.slice(from, from + max);
+        return {
+          StreamProcessors: page.map((p) => ({ Name: p.Name, Status: p.Status })),
+          NextToken: from + max < all.length ? `token-${from + max}` : undefined,
+        };
+      }
       case 'UpdateStreamProcessor': {
         const p = this.get(body.Name);
+        // refused while the processor is busy; allowed in STOPPED, RUNNING and FAILED
         if (p.Status === 'STARTING' || p.Status === 'STOPPING' || p.Status === 'UPDATING') {
           throw new ApiError('ResourceInUseException', `Stream processor ${p.Name} is ${p.Status}`);
         }
@@ -214,7 +251,11 @@ export class FakeRekognition extends AwsJsonServer {
         if (!body.CollectionId || !body.Image?.S3Object?.Bucket || !body.Image?.S3Object?.Name) {
           throw new ApiError('InvalidParameterException', 'CollectionId and Image.S3Object are required');
         }
-        const image = this.images.get(body.Image.S3Object.Name) ?? { faces: 1 };
+        const { Bucket, Name, Version } = body.Image.S3Object;
+        if (this.objectStore && !this.objectStore.exists(Bucket, Name, Version)) {
+          throw new ApiError('InvalidS3ObjectException', 'Unable to get object metadata from S3. Check object key, region and/or access permissions.');
+        }
+        const image = this.images.get(Name) ?? { faces: 1 };
         if (image.error) {
           throw new ApiError(image.error, `scripted ${image.error}`);
         }
@@ -239,9 +280,14 @@ export class FakeRekognition extends AwsJsonServer {
         return { FaceRecords, UnindexedFaces, FaceModelVersion: '7.0' };
       }
       case 'DeleteFaces': {
-        const deleted = (body.FaceIds ?? []).filter((id: string) => this.faces.get(id)?.CollectionId === body.CollectionId);
-        deleted.forEach((id: string) => this.faces.delete(id));
-        return { DeletedFaces: deleted };
+        const ids: string[] = body.FaceIds ?? [];
+        if (ids.length < 1 || ids.length > 4096) {
+          throw new ApiError('InvalidParameterException', `FaceIds must have 1-4096 members, got ${ids.length}`);
+        }
+        const deleted = ids.filter((id) => this.faces.get(id)?.CollectionId === body.CollectionId);
+        deleted.forEach((id) => this.faces.delete(id));
+        const UnsuccessfulFaceDeletions = ids.filter((id) => !deleted.includes(id)).map((FaceId) => ({ FaceId, Reasons: ['FACE_NOT_FOUND'] }));
+        return { DeletedFaces: deleted, UnsuccessfulFaceDeletions };
       }
       case 'ListTagsForResource':
         return { Tags: this.byArn(body.ResourceArn).Tags };

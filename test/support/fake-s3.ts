@@ -1,13 +1,28 @@
 /**
- * A local S3 endpoint for object tagging (REST-XML, path-style: GET and PUT /<bucket>/<key>?tagging),
- * SigV4-checked for the s3 service, with the objects that exist.
+ * A local S3 endpoint for object tagging (REST-XML, path-style: GET and PUT
+ * /<bucket>/<key>?tagging[&versionId=...]), SigV4-checked for the s3 service, with the objects
+ * that exist and their versions, as S3 keeps them:
+ * - an unversioned bucket keeps one version per key (the `null` version), replaced by each upload
+ * - a versioned bucket (`versioned(bucket)`) keeps every version; a delete without a version adds
+ *   a delete marker, a delete of a version removes that version only
+ * - tagging a key addresses its current version (404 NoSuchKey when that is a delete marker);
+ *   tagging a version addresses that version (404 NoSuchVersion when it is gone, 405 for a
+ *   delete marker); at most 10 tags, values of S3's allowed characters up to 256
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { LocalServer } from './local-server';
 
+interface Version {
+  readonly versionId: string;
+  readonly deleteMarker: boolean;
+  tags: Record<string, string>;
+}
+
 export class FakeS3 {
-  /** "bucket/key" -> tags */
-  public readonly objects = new Map<string, Record<string, string>>();
+  /** "bucket/key" -> versions, oldest first */
+  private readonly objects = new Map<string, Version[]>();
+  private readonly versionedBuckets = new Set<string>();
+  private nextVersion = 1;
   public readonly calls: Array<{ method: string; path: string }> = [];
   private readonly server = new LocalServer((req, res) => this.handle(req, res), (res, error) => this.error(res, 500, 'InternalError', String(error)));
 
@@ -21,15 +36,59 @@ export class FakeS3 {
 
   public reset(): void {
     this.objects.clear();
+    this.versionedBuckets.clear();
     this.calls.length = 0;
   }
 
-  public put(bucket: string, key: string, tags: Record<string, string> = {}): void {
-    this.objects.set(`${bucket}/${key}`, { ...tags });
+  /** Turns versioning on for the bucket. */
+  public versioned(bucket: string): void {
+    this.versionedBuckets.add(bucket);
   }
 
-  public tagsOf(bucket: string, key: string): Record<string, string> | undefined {
-    return this.objects.get(`${bucket}/${key}`);
+  /** Uploads an object; answers its version id (`null` in an unversioned bucket). */
+  public put(bucket: string, key: string, tags: Record<string, string> = {}): string {
+    return this.add(bucket, key, { ...tags }, false);
+  }
+
+  /** Deletes the key: its only version when unversioned, else adds a delete marker (answers its version id). */
+  public delete(bucket: string, key: string): string {
+    if (!this.versionedBuckets.has(bucket)) {
+      this.objects.delete(`${bucket}/${key}`);
+      return 'null';
+    }
+    return this.add(bucket, key, {}, true);
+  }
+
+  /** Deletes one version permanently. */
+  public deleteVersion(bucket: string, key: string, versionId: string): void {
+    const versions = this.objects.get(`${bucket}/${key}`) ?? [];
+    this.objects.set(`${bucket}/${key}`, versions.filter((v) => v.versionId !== versionId));
+  }
+
+  /** Whether the object (or that version) exists and is not a delete marker: what GetObject would find. */
+  public exists(bucket: string, key: string, versionId?: string): boolean {
+    const version = this.find(bucket, key, versionId);
+    return version !== undefined && !version.deleteMarker;
+  }
+
+  /** The tags of the current version, or of the given one; undefined when there is none. */
+  public tagsOf(bucket: string, key: string, versionId?: string): Record<string, string> | undefined {
+    const version = this.find(bucket, key, versionId);
+    return version && !version.deleteMarker ? version.tags : undefined;
+  }
+
+  private add(bucket: string, key: string, tags: Record<string, string>, deleteMarker: boolean): string {
+    const versioned = this.versionedBuckets.has(bucket);
+    const versionId = versioned ? `v${this.nextVersion++}` : 'null';
+    const versions = versioned ? (this.objects.get(`${bucket}/${key}`) ?? []) : [];
+    versions.push({ versionId, deleteMarker, tags });
+    this.objects.set(`${bucket}/${key}`, versions);
+    return versionId;
+  }
+
+  private find(bucket: string, key: string, versionId?: string): Version | undefined {
+    const versions = this.objects.get(`${bucket}/${key}`) ?? [];
+    return versionId === undefined ? versions[versions.length - 1] : versions.find((v) => v.versionId === versionId);
   }
 
   private error(res: ServerResponse, status: number, code: string, message: string): void {
@@ -52,12 +111,20 @@ export class FakeS3 {
     }
     const [, bucket, ...rest] = url.pathname.split('/');
     const key = decodeURIComponent(rest.join('/'));
-    const tags = this.objects.get(`${bucket}/${key}`);
-    if (!tags) {
-      return this.error(res, 404, 'NoSuchKey', 'The specified key does not exist.');
+    const versionId = url.searchParams.get('versionId') ?? undefined;
+    const version = this.find(bucket, key, versionId);
+    if (!version) {
+      return versionId === undefined
+        ? this.error(res, 404, 'NoSuchKey', 'The specified key does not exist.')
+        : this.error(res, 404, 'NoSuchVersion', 'The specified version does not exist.');
+    }
+    if (version.deleteMarker) {
+      return versionId === undefined
+        ? this.error(res, 404, 'NoSuchKey', 'The specified key does not exist.')
+        : this.error(res, 405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.');
     }
     if (req.method === 'GET') {
-      const set = Object.entries(tags)
+      const set = Object.entries(version.tags)
         .map(([k, v]) => `<Tag><Key>${escape(k)}</Key><Value>${escape(v)}</Value></Tag>`)
         .join('');
       res.writeHead(200, { 'content-type': 'application/xml' });
@@ -78,8 +145,8 @@ export class FakeS3 {
           return this.error(res, 400, 'InvalidTag', `The TagValue you have provided is invalid: ${k}`);
         }
       }
-      this.objects.set(`${bucket}/${key}`, next);
-      res.writeHead(200, { 'content-type': 'application/xml' });
+      version.tags = next;
+      res.writeHead(200, { 'content-type': 'application/xml', ...(version.versionId !== 'null' ? { 'x-amz-version-id': version.versionId } : {}) });
       res.end();
       return;
     }

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { FakeRekognition } from './fake-rekognition';
 
-export const STREAM_PROCESSOR_BUNDLE = path.join(__dirname, '..', '..', 'assets', 'stream-processor', 'index.js');
+/** The bundle under test; STREAM_PROCESSOR_BUNDLE points at another build (e.g. an older one, to show a test fails there). */
+export const STREAM_PROCESSOR_BUNDLE = process.env.STREAM_PROCESSOR_BUNDLE ?? path.join(__dirname, '..', '..', 'assets', 'stream-processor', 'index.js');
 
 export interface Handler {
   onEvent(event: any): Promise<any>;

@@ -9,9 +9,16 @@ import * as path from 'node:path';
 
 export const README = path.join(__dirname, '..', '..', 'README.md');
 
+/** The ```ts snippets: stack code (the body of a Stack constructor). */
 export function typescriptSnippets(): string[] {
   const text = readFileSync(README, 'utf8');
   return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+}
+
+/** The ```typescript snippets: whole modules (a Lambda handler, say), compiled as they are. */
+export function typescriptModules(): string[] {
+  const text = readFileSync(README, 'utf8');
+  return [...text.matchAll(/```typescript\n([\s\S]*?)```/g)].map((m) => m[1]);
 }
 
 const FIXTURES: Record<string, string> = {

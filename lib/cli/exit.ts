@@ -1,0 +1,22 @@
+/** The CLI's exit codes and the error that carries one (shared by every command, no dependencies). */
+export const EXIT = {
+  OK: 0,
+  USAGE: 1,
+  AWS: 2,
+  HTTP: 3,
+  ACK_ERROR: 4,
+  /** Not every fragment sent was acknowledged PERSISTED: the response ended, the connection failed or no acknowledgement came in time. */
+  NOT_PERSISTED: 5,
+  /** PutMedia answered with something that is not an acknowledgement. */
+  PROTOCOL: 6,
+} as const;
+
+/** A failure with the exit code the CLI reports it under. */
+export class PutMediaError extends Error {
+  constructor(public readonly exitCode: number, message: string, public readonly errorId?: number) {
+    super(message);
+  }
+}
+
+/** Where no Region was found: every command says the same. */
+export const NO_REGION = 'no AWS Region: pass --region <region>, or set AWS_REGION (or a region in your AWS profile)';

@@ -1,0 +1,97 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { ack } from './nag';
+import { handlerFunction } from './resources';
+
+const SAMPLER_ID = 'cdk-face-stream-pipeline.FrameSampler';
+
+/**
+ * What every camera on the frame-sampling engine shares, once per stack (found by a fixed id in
+ * the construct tree, never module state): the sampler function, its state table (positions,
+ * leases, tracked faces, the Rekognition budget) and the role EventBridge Scheduler uses to invoke
+ * the sampler and to start and stop cameras. The cameras' configuration travels in their schedules'
+ * input, so the function's environment does not grow with cameras; its permissions grow by one
+ * resource per camera and statement, or not at all with a stream name prefix.
+ */
+export class FrameSamplerResources extends Construct {
+  public static getOrCreate(scope: Construct): FrameSamplerResources {
+    const stack = Stack.of(scope);
+    return (stack.node.tryFindChild(SAMPLER_ID) as FrameSamplerResources | undefined) ?? new FrameSamplerResources(stack, SAMPLER_ID);
+  }
+
+  public readonly table: dynamodb.Table;
+  public readonly sampler: lambda.Function;
+  public readonly schedulerRole: iam.Role;
+
+  private readonly statements = new Map<string, iam.PolicyStatement>();
+  private readonly registered = new Set<string>();
+  private readonly policy: iam.Policy;
+  private tableUpdatesGranted = false;
+
+  private constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.table = new dynamodb.Table(this, 'State', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.table).acknowledge(
+      ack('AwsSolutions-DDB3', 'the sampler state (positions, leases, tracked faces, call budget) is rebuilt from live video within a minute: nothing to recover to a point in time'),
+    );
+    this.sampler = handlerFunction(this, 'Sampler', {
+      asset: 'frame-sampler',
+      description: 'samples frames of the cameras on the frame-sampling engine and searches their faces',
+      environment: { STATE_TABLE_NAME: this.table.tableName, REKOGNITION_TPS: '5', POWERTOOLS_LOG_LEVEL: 'INFO' },
+      // an invocation per camera and minute: a failed one is replaced by the next, not retried
+      extra: { timeout: Duration.seconds(90), memorySize: 1024, retryAttempts: 0, maxEventAge: Duration.seconds(60) },
+    });
+    const role = this.sampler.role!;
+    this.table.grant(role, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // DetectFaces supports no resource-level permission (it reads image bytes, no AWS resource).
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DetectFacesSupportsNoResource', actions: ['rekognition:DetectFaces'], resources: ['*'] }));
+    Validations.of(role).acknowledge(
+      ack('AwsSolutions-IAM5[Resource::*]', 'rekognition:DetectFaces supports no resource-level permission (it analyses the image bytes sent, no AWS resource); it is the only action granted on "*"'),
+    );
+    this.policy = new iam.Policy(this, 'CameraAccess', { roles: [role as iam.Role] });
+
+    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      description: 'Lets EventBridge Scheduler invoke the face-stream-pipeline frame sampler and start and stop its cameras',
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) },
+        },
+      }),
+    });
+    this.schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.sampler.functionArn] }));
+  }
+
+  /** Lets the start and stop schedules write the cameras' `stopped` flag (UpdateItem on the state table). */
+  public grantScheduledStartStop(): void {
+    if (!this.tableUpdatesGranted) {
+      this.tableUpdatesGranted = true;
+      this.schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [this.table.tableArn] }));
+    }
+  }
+
+  /** Adds `resource` to the statement `sid` (actions, optional conditions) of the sampler's camera policy, once. */
+  public allow(sid: string, actions: string[], resource: string, conditions?: Record<string, Record<string, unknown>>): void {
+    const key = `${sid}|${JSON.stringify(Stack.of(this).resolve(resource))}`;
+    if (this.registered.has(key)) {
+      return;
+    }
+    this.registered.add(key);
+    let statement = this.statements.get(sid);
+    if (!statement) {
+      statement = new iam.PolicyStatement({ sid, actions, conditions });
+      this.statements.set(sid, statement);
+      this.policy.addStatements(statement);
+    }
+    statement.addResources(resource);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * What one invocation samples: the camera's configuration, given by its EventBridge Scheduler
+ * schedule as the event (so nothing grows per camera in the function's environment), and the
+ * stack-wide settings of the environment.
+ */
+
+/** The schedule's input for one camera (written by lib/private/frame-sampling-engine.ts). */
+export interface CameraInput {
+  /** The camera name: the `camera` metric dimension. */
+  readonly camera: string;
+  /** The camera's row in the state table. */
+  readonly stateKey: string;
+  readonly videoStreamArn: string;
+  readonly dataStreamArn: string;
+  readonly collectionId: string;
+  /** Minimum similarity (0-100). */
+  readonly faceMatchThreshold: number;
+  /** Milliseconds between frames (>= 200). */
+  readonly samplingIntervalMs: number;
+  /** GetImages WidthPixels; 0 for the frame's own size. */
+  readonly imageWidth: number;
+  readonly minFaceConfidence: number;
+  /** Share of the frame width (0-1). */
+  readonly minFaceWidth: number;
+  readonly maxFacesPerFrame: number;
+}
+
+export class InputError extends Error {}
+
+function need<T>(event: Record<string, unknown>, key: string, check: (v: unknown) => boolean, what: string): T {
+  const value = event[key];
+  if (!check(value)) {
+    throw new InputError(`schedule input field ${key}: expected ${what}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+const text = (v: unknown) => typeof v === 'string' && v.length > 0;
+const between = (min: number, max: number) => (v: unknown) => typeof v === 'number' && v >= min && v <= max;
+
+/** Validates the schedule's input; throws InputError naming the field. */
+export function parseInput(event: unknown): CameraInput {
+  if (typeof event !== 'object' || event === null) {
+    throw new InputError(`schedule input: expected an object, got ${JSON.stringify(event)}`);
+  }
+  const e = event as Record<string, unknown>;
+  return {
+    camera: need(e, 'camera', text, 'a camera name'),
+    stateKey: need(e, 'stateKey', text, 'a state key'),
+    videoStreamArn: need(e, 'videoStreamArn', (v) => text(v) && /:kinesisvideo:/.test(v as string), 'a Kinesis video stream ARN'),
+    dataStreamArn: need(e, 'dataStreamArn', (v) => text(v) && /:kinesis:/.test(v as string), 'a Kinesis data stream ARN'),
+    collectionId: need(e, 'collectionId', text, 'a collection id'),
+    faceMatchThreshold: need(e, 'faceMatchThreshold', between(0, 100), 'a number 0-100'),
+    samplingIntervalMs: need(e, 'samplingIntervalMs', between(200, 3_600_000), 'milliseconds, at least 200'),
+    imageWidth: need(e, 'imageWidth', between(0, 3840), 'pixels 0-3840'),
+    minFaceConfidence: need(e, 'minFaceConfidence', between(0, 100), 'a number 0-100'),
+    minFaceWidth: need(e, 'minFaceWidth', between(0, 1), 'a number 0-1'),
+    maxFacesPerFrame: need(e, 'maxFacesPerFrame', between(1, 100), 'a number 1-100'),
+  };
+}
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? NaN : Number(raw);
+  return Number.isFinite(value) && value >= 0 ? value : fallback;
+}
+
+/** Stack-wide settings (the same for every camera). */
+export const settings = {
+  stateTable: process.env.STATE_TABLE_NAME ?? '',
+  /** The Rekognition budget ceiling, calls per second per operation, shared by every camera. */
+  rekognitionTps: envNumber('REKOGNITION_TPS', 5),
+  /** Video younger than this is not asked for yet: fragments are still arriving. */
+  liveMarginMs: envNumber('LIVE_MARGIN_SECONDS', 10) * 1000,
+  /** Where a camera with no saved position starts, behind live. */
+  initialLookbackMs: envNumber('INITIAL_LOOKBACK_SECONDS', 60) * 1000,
+  /** A sampler further behind than this skips ahead (SecondsSkipped), so a long outage is not replayed at cost. */
+  maxCatchUpMs: envNumber('MAX_CATCH_UP_SECONDS', 900) * 1000,
+  /** Time kept free at the end of an invocation to save the state. */
+  safetyMs: envNumber('SAFETY_MARGIN_SECONDS', 10) * 1000,
+  /** A face identified (or found unknown) is not searched again for this long while it is tracked. */
+  identityWindowMs: envNumber('IDENTITY_WINDOW_SECONDS', 60) * 1000,
+};
+
+/** GetImages: at most 300 s between StartTimestamp and EndTimestamp. */
+export const MAX_WINDOW_MS = 300_000;
+/** Start each window one fragment earlier, so a start inside a fragment misses no image (KVS docs). */
+export const FRAGMENT_LOOKBACK_MS = 2_000;
+/** Images per GetImages page (the API allows 1-100): pages of full JPEGs stay a few MB. */
+export const PAGE_SIZE = 25;

@@ -1,0 +1,122 @@
+/**
+ * Pixels, in pure JavaScript (no native binaries, so the arm64 bundle runs anywhere): JPEG decoding
+ * and encoding with jpeg-js, a luma thumbnail to tell changed frames from unchanged ones, and the
+ * padded crop of one face that SearchFacesByImage is sent.
+ */
+import * as jpeg from 'jpeg-js';
+
+export interface Frame {
+  readonly width: number;
+  readonly height: number;
+  /** RGBA */
+  readonly data: Uint8Array;
+}
+
+/** Larger frames than this are refused (jpeg-js's memory guard; 4K is 33 MP of RGBA at most). */
+const MAX_MEMORY_MB = 512;
+
+export function decode(bytes: Buffer): Frame {
+  const image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: MAX_MEMORY_MB });
+  return { width: image.width, height: image.height, data: image.data };
+}
+
+/** Thumbnail grid: 32 x 18 cells (16:9 frames give square cells). */
+export const THUMB_W = 32;
+export const THUMB_H = 18;
+
+/**
+ * The mean red, green and blue of each cell of a THUMB_W x THUMB_H grid (3 bytes per cell),
+ * sampling every other pixel of every other row (enough for an average; half the work). Colour,
+ * not only luma: a face can have the luma of the wall behind it.
+ */
+export function thumbnail(frame: Frame): Uint8Array {
+  const cells = THUMB_W * THUMB_H;
+  const sums = new Float64Array(cells * 3);
+  const counts = new Uint32Array(cells);
+  const { width, height, data } = frame;
+  for (let y = 0; y < height; y += 2) {
+    const row = Math.min(THUMB_H - 1, Math.floor((y * THUMB_H) / height)) * THUMB_W;
+    for (let x = 0; x < width; x += 2) {
+      const i = (y * width + x) * 4;
+      const cell = row + Math.min(THUMB_W - 1, Math.floor((x * THUMB_W) / width));
+      sums[cell * 3] += data[i];
+      sums[cell * 3 + 1] += data[i + 1];
+      sums[cell * 3 + 2] += data[i + 2];
+      counts[cell]++;
+    }
+  }
+  const thumb = new Uint8Array(cells * 3);
+  for (let c = 0; c < cells; c++) {
+    for (let k = 0; k < 3; k++) {
+      thumb[c * 3 + k] = counts[c] ? Math.round(sums[c * 3 + k] / counts[c]) : 0;
+    }
+  }
+  return thumb;
+}
+
+/**
+ * A frame is UNCHANGED when, against the last analysed frame, the mean absolute difference of the
+ * cells' channels is below MEAN_THRESHOLD levels and no cell's channel moved by more than
+ * CELL_THRESHOLD levels. Sensor noise and JPEG artefacts average out within a cell (a cell of a
+ * 1280x720 frame is 40x40 pixels), and a global light change moves the mean; a face (at least 4%
+ * of the width by default, more than one cell) entering, leaving or moving changes its cells by far
+ * more than 12 levels.
+ */
+export const MEAN_THRESHOLD = 1.5;
+export const CELL_THRESHOLD = 12;
+
+export function changed(previous: Uint8Array | undefined, current: Uint8Array): boolean {
+  if (!previous || previous.length !== current.length) {
+    return true;
+  }
+  let total = 0;
+  for (let c = 0; c < current.length; c++) {
+    const d = Math.abs(current[c] - previous[c]);
+    if (d > CELL_THRESHOLD) {
+      return true;
+    }
+    total += d;
+  }
+  return total / current.length >= MEAN_THRESHOLD;
+}
+
+export interface Box {
+  readonly Width: number;
+  readonly Height: number;
+  readonly Left: number;
+  readonly Top: number;
+}
+
+/** Rekognition refuses images smaller than 80 x 80 pixels. */
+export const MIN_CROP_PX = 80;
+/** Padding on each side of the face, as a share of the face's size: the model needs some context. */
+export const CROP_PADDING = 0.5;
+
+export interface Crop {
+  readonly jpeg: Buffer;
+  /** The crop in the frame's pixels. */
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** The face's box, padded, at least MIN_CROP_PX square (clamped to the frame), as a JPEG. */
+export function cropFace(frame: Frame, box: Box, quality = 90): Crop {
+  const fw = frame.width;
+  const fh = frame.height;
+  const cx = (box.Left + box.Width / 2) * fw;
+  const cy = (box.Top + box.Height / 2) * fh;
+  const w = Math.min(fw, Math.max(MIN_CROP_PX, Math.round(box.Width * fw * (1 + 2 * CROP_PADDING))));
+  const h = Math.min(fh, Math.max(MIN_CROP_PX, Math.round(box.Height * fh * (1 + 2 * CROP_PADDING))));
+  const x = Math.max(0, Math.min(fw - w, Math.round(cx - w / 2)));
+  const y = Math.max(0, Math.min(fh - h, Math.round(cy - h / 2)));
+  const data = Buffer.alloc(w * h * 4);
+  const src = frame.data;
+  for (let row = 0; row < h; row++) {
+    const from = ((y + row) * fw + x) * 4;
+    data.set(src.subarray(from, from + w * 4), row * w * 4);
+  }
+  const encoded = jpeg.encode({ data, width: w, height: h }, quality);
+  return { jpeg: Buffer.from(encoded.data), x, y, width: w, height: h };
+}
