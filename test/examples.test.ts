@@ -37,3 +37,10 @@ test('`npx cdk synth` synthesizes the example app without credentials', () => {
     rmSync(output, { recursive: true, force: true });
   }
 }, 120_000);
+
+test('cdk.json sets every feature flag aws-cdk-lib recommends, as `cdk init` does', () => {
+  const root = path.join(__dirname, '..');
+  const recommended = JSON.parse(readFileSync(path.join(root, 'node_modules', 'aws-cdk-lib', 'recommended-feature-flags.json'), 'utf8'));
+  const context = JSON.parse(readFileSync(path.join(root, 'cdk.json'), 'utf8')).context;
+  expect(context).toEqual(expect.objectContaining(recommended));
+});

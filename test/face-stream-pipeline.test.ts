@@ -178,6 +178,35 @@ describe('FaceStreamPipeline', () => {
     expect(message).toBe(`camera name must be 1-64 characters of [a-zA-Z0-9_.-], got "${'x'.repeat(36)}..." (cut) (200 characters)`);
   });
 
+  test('rule options are events.OnEventOptions: ruleName, description, eventPattern merged, target', () => {
+    const stack = testStack();
+    const pipeline = new FaceStreamPipeline(stack, 'Faces', { cameras: [{ name: 'door' }] });
+    pipeline.onFaceMatch('Alice', { ruleName: 'alice-at-the-door', description: 'Alice', externalImageIds: ['alice'], eventPattern: { detail: { engine: ['frame-sampling'] } } });
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+      Name: 'alice-at-the-door',
+      Description: 'Alice',
+      EventPattern: {
+        'source': ['face-stream-pipeline'],
+        'detail-type': ['Face Matched'],
+        'detail': { consumer: [pipeline.consumer!.consumerId], match: { externalImageId: ['alice'] }, engine: ['frame-sampling'] },
+      },
+    });
+  });
+
+  test('stack outputs name what the README\'s next steps need: the stream name prefix and the enrolment bucket', () => {
+    const stack = testStack();
+    const pipeline = new FaceStreamPipeline(stack, 'Faces', { cameras: [{ name: 'front-door' }], enrollment: true });
+    const template = Template.fromStack(stack);
+    const outputs = template.toJSON().Outputs;
+    const prefix = Object.entries<any>(outputs).find(([id]) => id.startsWith('FacesStreamNamePrefix'))![1];
+    expect(prefix.Value).toBe(pipeline.streamNamePrefix);
+    const bucket = Object.entries<any>(outputs).find(([id]) => id.startsWith('FacesEnrollmentBucketName'))![1];
+    expect(bucket.Value).toEqual(stack.resolve(pipeline.enrollment!.bucket.bucketName));
+    // the camera's streams are named <prefix><camera>, as the README tells a newcomer to use them
+    template.hasResourceProperties('AWS::KinesisVideo::Stream', { Name: `${pipeline.streamNamePrefix}front-door` });
+    template.hasResourceProperties('AWS::Kinesis::Stream', { Name: `${pipeline.streamNamePrefix}front-door` });
+  });
+
   describe('validation', () => {
     test.each([
       [{ cameras: [{ name: 'front door' }] }, 'camera name must be 1-64 characters of [a-zA-Z0-9_.-], got "front door" (10 characters)'],

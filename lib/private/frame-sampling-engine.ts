@@ -1,29 +1,16 @@
 import { ArnFormat, Annotations, Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import { CfnStream } from 'aws-cdk-lib/aws-kinesisvideo';
 import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
-import { IFaceCollection } from '../face-collection-base';
-import { IVideoStream } from '../video-stream';
+import { EngineInput } from './engine-input';
 import { FrameSamplerResources } from './frame-sampler-resources';
 import { ScheduleExpressions, validateSchedule } from './processor-schedule';
 import { ackWildcard } from './nag';
 import { show, validateNumber } from './validate';
 
 /** What the frame-sampling engine needs for one camera (FaceSearchEngineBindOptions). */
-export interface SamplingEngineInput {
-  readonly cameraName: string;
-  readonly videoStream: IVideoStream;
-  readonly dataStream: kinesis.IStream;
-  readonly collection: IFaceCollection;
-  readonly faceMatchThreshold?: number;
-  readonly running?: boolean;
-  readonly dataSharing?: boolean;
-  readonly schedule?: ScheduleExpressions;
-  readonly streamProcessorName?: string;
-  readonly streamNamePrefix?: string;
-}
+export type SamplingEngineInput = EngineInput;
 
 /** FrameSamplingOptions, as the engine was given them. */
 export interface SamplingOptions {

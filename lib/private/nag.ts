@@ -43,12 +43,3 @@ export function ackWildcard(scope: IConstruct, resourceArn: string, reason: stri
 export function ackBasicExecutionRole(scope: IConstruct, reason: string): void {
   Validations.of(scope).acknowledge(ack('AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason));
 }
-
-/**
- * Acknowledges the action wildcards of aws-cdk-lib's grants on a customer-managed KMS key
- * (kms:ReEncrypt*, kms:GenerateDataKey*): they name the key itself as the resource.
- */
-export function ackKeyGrants(scope: IConstruct): void {
-  const reason = "aws-cdk-lib's grants on the customer-managed key given with encryptionKey; the statement names that key only";
-  Validations.of(scope).acknowledge(ack('AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason), ack('AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason));
-}

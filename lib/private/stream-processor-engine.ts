@@ -1,24 +1,12 @@
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import { Construct } from 'constructs';
-import { IFaceCollection } from '../face-collection-base';
 import { StreamProcessor } from '../stream-processor';
-import { IVideoStream } from '../video-stream';
-import { scheduleProcessor, ScheduleExpressions } from './processor-schedule';
+import { EngineInput } from './engine-input';
+import { scheduleProcessor } from './processor-schedule';
 
 /** What the stream-processor engine needs for one camera (FaceSearchEngineBindOptions + its role). */
-export interface ProcessorEngineInput {
-  readonly cameraName: string;
-  readonly videoStream: IVideoStream;
-  readonly dataStream: kinesis.IStream;
-  readonly collection: IFaceCollection;
-  readonly faceMatchThreshold?: number;
-  readonly running?: boolean;
-  readonly dataSharing?: boolean;
-  readonly schedule?: ScheduleExpressions;
-  readonly streamProcessorName?: string;
-  readonly streamNamePrefix?: string;
+export interface ProcessorEngineInput extends EngineInput {
   readonly role?: iam.IRole;
 }
 
