@@ -10,10 +10,7 @@
  */
 import type { Context } from 'aws-lambda';
 import * as jpeg from 'jpeg-js';
-import { FakeDynamoDb } from '../test/support/fake-dynamodb';
-import { FakeKinesisPut } from '../test/support/fake-kinesis-put';
-import { FakeKvsImages } from '../test/support/fake-kvs-images';
-import * as rekognitionFake from '../test/support/fake-rekognition-images';
+import { startSamplerServices } from '../test/support/frame-sampler-harness';
 import { renderFrame, SceneFace } from '../test/support/frames';
 import { BenchContext, median, root, Row } from './common';
 import * as path from 'node:path';
@@ -42,22 +39,9 @@ function facesAt(s: number): SceneFace[] {
 }
 
 export async function bench(_ctx: BenchContext): Promise<Row[]> {
-  const kvs = new FakeKvsImages();
-  const rekognition = new rekognitionFake.FakeRekognitionImages();
-  const kinesis = new FakeKinesisPut();
-  const dynamodb = new FakeDynamoDb();
-  const [kvsUrl, rekUrl, kinUrl, dbUrl] = await Promise.all([kvs.start(), rekognition.start(), kinesis.start(), dynamodb.start()]);
+  const services = await startSamplerServices();
+  const { kvs, rekognition, kinesis, dynamodb } = services;
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL_KINESIS_VIDEO: kvsUrl,
-    AWS_ENDPOINT_URL_REKOGNITION: rekUrl,
-    AWS_ENDPOINT_URL_KINESIS: kinUrl,
-    AWS_ENDPOINT_URL_DYNAMODB: dbUrl,
-    AWS_REGION: 'us-west-2',
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'secret',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    POWERTOOLS_METRICS_DISABLED: 'true',
     STATE_TABLE_NAME: 'state',
     REKOGNITION_TPS: '100000',
     MAX_CATCH_UP_SECONDS: '7200',
@@ -131,7 +115,7 @@ export async function bench(_ctx: BenchContext): Promise<Row[]> {
   }
   const decodeMs = median(decodes);
   const fetched = kvs.imagesServed;
-  await Promise.all([kvs.stop(), rekognition.stop(), kinesis.stop(), dynamodb.stop()]);
+  await services.stop();
   if (missed.length > 0) {
     throw new Error(`frame-sampling bench: visits missed: ${missed.join(', ')}`);
   }

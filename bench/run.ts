@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BenchContext, Row } from './common';
 
+// the bundles pin their SDK: its notice that later releases need Node 22 is noise in bench output
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
   const modules = readdirSync(__dirname)

@@ -19,6 +19,7 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { FaceEvent, parseFaceRecord, RecordError } from '../runtime/face-records/parser';
 import { EXIT, NO_REGION, PutMediaError } from './exit';
+import { flagValue } from './args';
 
 export const FOLLOW_HELP = `Usage: cdk-face-stream-pipeline follow --stream <data-stream-name-or-arn> [options]
 
@@ -59,13 +60,7 @@ interface FollowArgs {
 
 function parseFollowArgs(argv: string[]): FollowArgs {
   const args: FollowArgs = { fromStart: false, json: false, pollMs: 1000, help: false };
-  const value = (i: number, flag: string) => {
-    const v = argv[i + 1];
-    if (v === undefined) {
-      throw new PutMediaError(EXIT.USAGE, `${flag} needs a value`);
-    }
-    return v;
-  };
+  const value = (i: number, flag: string) => flagValue(argv, i, flag);
   const positive = (v: string, flag: string, what: string) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) {

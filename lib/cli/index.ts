@@ -6,6 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { EXIT, PutMediaError } from './exit';
+import { flagValue } from './args';
 import type { Progress } from './put-media';
 
 const HELP = `Usage: cdk-face-stream-pipeline put-media --stream <name-or-arn> [options] [file.mkv | -]
@@ -60,13 +61,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { timecodeType: 'RELATIVE', producerStartTimestamp: Date.now() / 1000, ackTimeoutMs: 30_000, quiet: false, help: false };
-  const value = (i: number, flag: string) => {
-    const v = argv[i + 1];
-    if (v === undefined) {
-      throw new PutMediaError(EXIT.USAGE, `${flag} needs a value`);
-    }
-    return v;
-  };
+  const value = (i: number, flag: string) => flagValue(argv, i, flag);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     switch (arg) {
