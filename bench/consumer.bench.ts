@@ -14,7 +14,7 @@ export async function bench(ctx: BenchContext): Promise<Row[]> {
   const consumerBaseline = sdkBaseline(ctx.dir, 'consumer', {
     '@aws-sdk/client-eventbridge': { client: 'EventBridgeClient', commands: ['PutEventsCommand'] },
     '@aws-sdk/client-sqs': { client: 'SQSClient', commands: ['SendMessageBatchCommand', 'SendMessageCommand'] },
-    '@aws-sdk/client-dynamodb': { client: 'DynamoDBClient', commands: ['PutItemCommand', 'UpdateItemCommand'] },
+    '@aws-sdk/client-dynamodb': { client: 'DynamoDBClient', commands: ['PutItemCommand', 'UpdateItemCommand', 'BatchWriteItemCommand'] },
   });
   return [
     compareColdLoad('consumer handler', consumer, consumerBaseline, ctx.empty),

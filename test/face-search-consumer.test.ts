@@ -101,7 +101,7 @@ describe('FaceSearchConsumer', () => {
       },
       // the handler's letters and the event source mappings' on-failure destination
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ConsumerDeadLetterQueue/), 'Arn'] } },
-      { Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ConsumerDedupeTable/), 'Arn'] } },
+      { Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ConsumerDedupeTable/), 'Arn'] } },
       {
         // what the event source mapping reads, on this stream only (it is not named with the prefix)
         Action: [

@@ -1,10 +1,13 @@
 /**
- * A local DynamoDB endpoint (AWS JSON 1.0, `DynamoDB_20120810.*`) for PutItem, UpdateItem and
- * GetItem on single-key tables, with condition expressions evaluated for real: comparisons
- * (= <> < <= > >=), AND, OR, NOT, parentheses, attribute_exists / attribute_not_exists, and
- * `SET a = :v, ...` update expressions. Requests are handled one at a time, so conditional writes
- * are atomic as in the service. `ReturnValuesOnConditionCheckFailure: 'ALL_OLD'` returns the stored
- * item in the ConditionalCheckFailedException's `Item`, as DynamoDB does.
+ * A local DynamoDB endpoint (AWS JSON 1.0, `DynamoDB_20120810.*`) for PutItem, UpdateItem,
+ * DeleteItem, GetItem and BatchWriteItem on single-key tables, with condition expressions evaluated
+ * for real: comparisons (= <> < <= > >=), AND, OR, NOT, parentheses, attribute_exists /
+ * attribute_not_exists, and `SET a = :v, ...` update expressions. Requests are handled one at a
+ * time, so conditional writes are atomic as in the service. `ReturnValuesOnConditionCheckFailure:
+ * 'ALL_OLD'` returns the stored item in the ConditionalCheckFailedException's `Item`, as DynamoDB
+ * does. BatchWriteItem takes `RequestItems` (table -> PutRequest / DeleteRequest, at most 25 in all,
+ * no key twice) and answers with `UnprocessedItems`; `leaveUnprocessed(n)` makes the next n write
+ * requests come back unprocessed (once each), as a throttled partition does.
  */
 import { ApiError, AwsJsonServer } from './aws-json-server';
 
@@ -17,6 +20,12 @@ export class FakeDynamoDb extends AwsJsonServer {
 
   /** The item a failed condition returns (ALL_OLD), for the error reply of the request being handled. */
   private conditionFailureItem?: Item;
+
+  /** Called with each request before it is handled (e.g. to move a test's clock at a chosen call). */
+  public onRequest?: (operation: string, body: Record<string, any>) => void;
+
+  /** How many of the next BatchWriteItem write requests are returned unprocessed. */
+  private unprocessed = 0;
 
   constructor(private readonly keyName = 'pk') {
     super('DynamoDB_20120810', 'application/x-amz-json-1.0', 'dynamodb');
@@ -35,6 +44,16 @@ export class FakeDynamoDb extends AwsJsonServer {
   public reset(): void {
     super.reset();
     this.tables.clear();
+    this.unprocessed = 0;
+    this.onRequest = undefined;
+  }
+
+  /**
+   * The next `count` write requests that BatchWriteItem calls carry are not applied but returned in
+   * `UnprocessedItems` (in request order, across calls); a request sent again afterwards is applied.
+   */
+  public leaveUnprocessed(count: number): void {
+    this.unprocessed += count;
   }
 
   public items(table: string): Item[] {
@@ -62,6 +81,10 @@ export class FakeDynamoDb extends AwsJsonServer {
   }
 
   protected dispatch(operation: string, body: Record<string, any>): unknown {
+    this.onRequest?.(operation, body);
+    if (operation === 'BatchWriteItem') {
+      return this.batchWrite(body);
+    }
     const table = this.table(body.TableName);
     const values: Item = body.ExpressionAttributeValues ?? {};
     const names: Record<string, string> = body.ExpressionAttributeNames ?? {};
@@ -116,6 +139,55 @@ export class FakeDynamoDb extends AwsJsonServer {
       default:
         throw new ApiError('UnknownOperationException', `operation ${operation} is not implemented by the fake`);
     }
+  }
+
+  /** BatchWriteItem: validated as a whole first (nothing is written when it is invalid), then each request, unconditionally. */
+  private batchWrite(body: Record<string, any>): unknown {
+    const requestItems: Record<string, Array<Record<string, any>>> | undefined = body.RequestItems;
+    if (!requestItems || typeof requestItems !== 'object' || Object.keys(requestItems).length === 0) {
+      throw new ApiError('ValidationException', "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null");
+    }
+    const writes: Array<{ table: string; request: Record<string, any>; key: string; item?: Item }> = [];
+    for (const [name, requests] of Object.entries(requestItems)) {
+      if (!Array.isArray(requests) || requests.length < 1 || requests.length > 25) {
+        throw new ApiError(
+          'ValidationException',
+          `1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]`,
+        );
+      }
+      const seen = new Set<string>();
+      for (const request of requests) {
+        const put = request?.PutRequest;
+        const del = request?.DeleteRequest;
+        if ((put === undefined) === (del === undefined)) {
+          throw new ApiError('ValidationException', '1 validation error detected: a WriteRequest must have exactly one of PutRequest and DeleteRequest');
+        }
+        const key = put ? this.keyOf(put.Item) : this.keyOf(del.Key);
+        if (seen.has(key)) {
+          throw new ApiError('ValidationException', 'Provided list of item keys contains duplicates');
+        }
+        seen.add(key);
+        writes.push({ table: name, request, key, item: put ? { ...put.Item } : undefined });
+      }
+    }
+    if (writes.length > 25) {
+      throw new ApiError('ValidationException', 'Too many items requested for the BatchWriteItem call');
+    }
+    const unprocessed: Record<string, Array<Record<string, any>>> = {};
+    for (const write of writes) {
+      if (this.unprocessed > 0) {
+        this.unprocessed -= 1;
+        (unprocessed[write.table] ??= []).push(write.request);
+        continue;
+      }
+      const table = this.table(write.table);
+      if (write.item) {
+        table.set(write.key, write.item);
+      } else {
+        table.delete(write.key);
+      }
+    }
+    return { UnprocessedItems: unprocessed };
   }
 
   private value(token: string, values: Item): AttributeValue {

@@ -1,7 +1,8 @@
 /**
  * Sighting de-duplication: one event per key (camera + person, or camera + "unknown") and window.
  *
- * The claim protocol (one DynamoDB item per key):
+ * The claim protocol (one DynamoDB item per key; the claim is the only conditional write a key and
+ * window costs):
  *  - an invocation claims a window with a conditional PutItem carrying the event id, its own owner
  *    token and a lease (until the invocation's deadline). The claim succeeds when there is no item,
  *    when the stored window has ended and is delivered (or its lease expired, or it is this
@@ -14,14 +15,23 @@
  *  - within a batch a key needs no call until its window ends: the window claimed (or found) is
  *    known. A later window of a key is claimed only after the earlier one is delivered, so an
  *    undelivered window is never overwritten by a later one of the same batch; when its delivery
- *    fails its lease is released at once, and the key's later sightings are retried with it;
- *  - after the batch, the last window of each key that this invocation sent is marked delivered.
+ *    fails its lease is released at once (a conditional UpdateItem, on that failure path only), and
+ *    the key's later sightings are retried with it;
+ *  - after the batch, the last window of each key that this invocation sent is marked delivered by
+ *    writing its whole item again with delivered = true: unconditional PutRequests in
+ *    BatchWriteItem calls (25 keys a call, the calls in parallel, unprocessed items retried a few
+ *    times). That needs no condition while the lease is live: no other invocation can claim an
+ *    undelivered item held under another owner's live lease (CLAIM_CONDITION), and this invocation
+ *    wrote the item last, so the item is still exactly the one claimed. When the lease is within
+ *    LEASE_MARGIN_SECONDS of its end (or it gets there while unprocessed items are retried), the
+ *    key is marked with a conditional UpdateItem (eventId and owner still ours) instead. A mark
+ *    that fails is only logged: a replay of the record then waits for the lease and sends once more.
  * Window time is the frame time, but never more than MAX_FRAME_AHEAD_SECONDS after the record
  * arrived in Kinesis: a producer clock in the future cannot open windows (and TTLs) in the future.
  */
-import { ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { FaceEvent } from '../face-records/parser';
-import { errorName } from '../shared/retry';
+import { backoff, errorName, retryOptionsFromEnv, type RetryOptions } from '../shared/retry';
 import { dynamodb, logger } from './clients';
 import { CLAIM_TTL_SECONDS, config, MAX_FRAME_AHEAD_SECONDS } from './config';
 import { publishSightings } from './events';
@@ -54,8 +64,10 @@ interface Window {
   readonly delivered: boolean;
 }
 
+type Item = Record<string, AttributeValue>;
+
 type ClaimResult =
-  | { readonly kind: 'claimed'; readonly window: Window }
+  | { readonly kind: 'claimed'; readonly window: Window; readonly item: Item }
   | { readonly kind: 'taken'; readonly window: Window }
   | { readonly kind: 'busy' }
   | { readonly kind: 'error'; readonly error: unknown };
@@ -72,20 +84,21 @@ async function claim(key: string, sighting: Sighting, t: number, lease: Lease): 
   const now = Date.now() / 1000;
   const end = t + config.dedupeWindowSeconds;
   const eventId = sighting.event.id;
+  const item: Item = {
+    pk: { S: key },
+    windowStart: n(t),
+    windowEnds: n(end),
+    eventId: { S: eventId },
+    claimedBy: { S: lease.owner },
+    leaseUntil: n(lease.until),
+    delivered: { BOOL: false },
+    expiresAt: n(Math.ceil(Math.max(end, now) + CLAIM_TTL_SECONDS)),
+  };
   try {
     await dynamodb.send(
       new PutItemCommand({
         TableName: config.dedupeTable,
-        Item: {
-          pk: { S: key },
-          windowStart: n(t),
-          windowEnds: n(end),
-          eventId: { S: eventId },
-          claimedBy: { S: lease.owner },
-          leaseUntil: n(lease.until),
-          delivered: { BOOL: false },
-          expiresAt: n(Math.ceil(Math.max(end, now) + CLAIM_TTL_SECONDS)),
-        },
+        Item: item,
         ConditionExpression: CLAIM_CONDITION,
         ExpressionAttributeValues: {
           ':t': n(t),
@@ -98,7 +111,7 @@ async function claim(key: string, sighting: Sighting, t: number, lease: Lease): 
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
-    return { kind: 'claimed', window: { start: t, end, eventId, delivered: false } };
+    return { kind: 'claimed', window: { start: t, end, eventId, delivered: false }, item };
   } catch (error) {
     if (errorName(error) !== 'ConditionalCheckFailedException') {
       return { kind: 'error', error };
@@ -108,7 +121,7 @@ async function claim(key: string, sighting: Sighting, t: number, lease: Lease): 
 }
 
 /** What a refused claim means, from the stored item. */
-function judge(item: Record<string, AttributeValue> | undefined, eventId: string, t: number): ClaimResult {
+function judge(item: Item | undefined, eventId: string, t: number): ClaimResult {
   const end = Number(item?.windowEnds?.N);
   if (!item || !Number.isFinite(end)) {
     return { kind: 'busy' }; // nothing to judge by: retry later
@@ -123,7 +136,7 @@ function judge(item: Record<string, AttributeValue> | undefined, eventId: string
   return t >= end ? { kind: 'busy' } : { kind: 'taken', window };
 }
 
-async function settle(key: string, window: Window, lease: Lease, update: string, values: Record<string, AttributeValue>, what: string): Promise<void> {
+async function settle(key: string, window: Window, lease: Lease, update: string, values: Item, what: string): Promise<void> {
   try {
     await dynamodb.send(
       new UpdateItemCommand({
@@ -149,8 +162,8 @@ interface Chain {
   blocked: boolean;
   /** The window known for the key: claimed here, or found claimed. */
   window?: Window;
-  /** The window this invocation wrote last, and whether it delivered its event. */
-  written?: Window;
+  /** The window this invocation wrote last (and the item it wrote), and whether it delivered its event. */
+  written?: { readonly window: Window; readonly item: Item };
   writtenDelivered: boolean;
 }
 
@@ -204,7 +217,7 @@ export async function publishOncePerWindow(sightings: Sighting[], outcome: Outco
     results.forEach((result, i) => {
       const { chain, sighting } = candidates[i];
       if (result.kind === 'claimed') {
-        chain.written = result.window;
+        chain.written = { window: result.window, item: result.item };
         chain.writtenDelivered = false;
         claimed.push({ chain, sighting: sighting!, window: result.window });
       } else if (result.kind === 'taken') {
@@ -237,9 +250,89 @@ export async function publishOncePerWindow(sightings: Sighting[], outcome: Outco
     }
     await Promise.all(releases);
   }
-  await Promise.all(
-    chains
-      .filter((chain) => chain.written && chain.writtenDelivered)
-      .map((chain) => settle(chain.key, chain.written!, lease, 'SET delivered = :yes', { ':yes': { BOOL: true } }, 'mark delivered')),
+  await markDelivered(
+    chains.filter((chain) => chain.written && chain.writtenDelivered).map((chain) => ({ key: chain.key, ...chain.written! })),
+    lease,
   );
+}
+
+/**
+ * How long before the end of its lease an invocation stops writing its items unconditionally. The
+ * lease end is this invocation's clock; other invocations test it against theirs (`:now` of the
+ * claim), so a put must reach DynamoDB while the lease is live on every other invocation's clock
+ * too: the margin covers clock skew between Lambda hosts (synchronised, well under a second) and
+ * the time a BatchWriteItem call may take with the SDK's own retries (a few seconds at worst),
+ * with room to spare. Past it, a key is marked with the conditional UpdateItem.
+ */
+export const LEASE_MARGIN_SECONDS = 10;
+
+/** BatchWriteItem takes at most 25 requests a call. */
+const BATCH_WRITE_MAX = 25;
+
+/** BatchWriteItem calls in all for one chunk of marks: the first and the retries of unprocessed items. */
+const MARK_ATTEMPTS = 4;
+
+/** Short waits between those retries: the marks are the last thing an invocation does. */
+const markRetry: RetryOptions = (() => {
+  const options = retryOptionsFromEnv();
+  return { attempts: MARK_ATTEMPTS, baseDelayMs: Math.min(options.baseDelayMs, 50), maxDelayMs: Math.min(options.maxDelayMs, 200) };
+})();
+
+interface Mark {
+  readonly key: string;
+  readonly window: Window;
+  readonly item: Item;
+}
+
+const leaseLive = (lease: Lease) => Date.now() / 1000 < lease.until - LEASE_MARGIN_SECONDS;
+
+const markConditionally = (mark: Mark, lease: Lease) =>
+  settle(mark.key, mark.window, lease, 'SET delivered = :yes', { ':yes': { BOOL: true } }, 'mark delivered');
+
+/** Marks the windows delivered: unconditional puts while the lease is live, else conditional updates. */
+async function markDelivered(marks: Mark[], lease: Lease): Promise<void> {
+  if (marks.length === 0) {
+    return;
+  }
+  if (!leaseLive(lease)) {
+    await Promise.all(marks.map((mark) => markConditionally(mark, lease)));
+    return;
+  }
+  const chunks: Mark[][] = [];
+  for (let i = 0; i < marks.length; i += BATCH_WRITE_MAX) {
+    chunks.push(marks.slice(i, i + BATCH_WRITE_MAX));
+  }
+  await Promise.all(chunks.map((chunk) => putDelivered(chunk, lease)));
+}
+
+/** One chunk (at most 25 keys, each once) through BatchWriteItem, retrying unprocessed items. */
+async function putDelivered(chunk: Mark[], lease: Lease): Promise<void> {
+  const byKey = new Map(chunk.map((mark) => [mark.key, mark]));
+  let pending: Mark[] = chunk;
+  // as a failed conditional mark: a replay of the record waits for the lease and sends once more
+  const unmarked = (error: string) => pending.forEach((mark) => logger.warn('could not mark delivered a sighting claim', { error, key: mark.key }));
+  for (let attempt = 1; ; attempt++) {
+    if (!leaseLive(lease)) {
+      // too late for a write without a condition: the rest is marked with one
+      await Promise.all(pending.map((mark) => markConditionally(mark, lease)));
+      return;
+    }
+    const requests: WriteRequest[] = pending.map((mark) => ({ PutRequest: { Item: { ...mark.item, delivered: { BOOL: true } } } }));
+    try {
+      const response = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [config.dedupeTable]: requests } }));
+      const unprocessed = response.UnprocessedItems?.[config.dedupeTable] ?? [];
+      pending = unprocessed.map((request) => byKey.get(request.PutRequest?.Item?.pk?.S ?? '')).filter((mark): mark is Mark => mark !== undefined);
+    } catch (error) {
+      unmarked(errorName(error));
+      return;
+    }
+    if (pending.length === 0) {
+      return;
+    }
+    if (attempt >= MARK_ATTEMPTS) {
+      unmarked('UnprocessedItems');
+      return;
+    }
+    await backoff(attempt, markRetry);
+  }
 }
