@@ -239,6 +239,16 @@ export class FaceSearchConsumer extends Construct {
    * named in each record
    */
   public addDataStream(dataStream: kinesis.IStream, cameraName?: string): void {
+    this._addDataStream(dataStream, cameraName);
+  }
+
+  /**
+   * addDataStream, with the event source mapping created in `mappingScope` instead of under the
+   * function: a camera in another stack (a nested stack, or a pipeline whose hub is this consumer's)
+   * keeps its mapping in its own stack, so that this stack does not change when a camera is added.
+   * @internal
+   */
+  public _addDataStream(dataStream: kinesis.IStream, cameraName?: string, mappingScope?: Construct): void {
     validateName('cameraName', cameraName, CAMERA_NAME);
     const keyText = JSON.stringify(Stack.of(this).resolve(dataStream.streamArn));
     if (this.streams.has(keyText)) {
@@ -260,7 +270,12 @@ export class FaceSearchConsumer extends Construct {
     if (dataStream.encryptionKey) {
       this.grantStreamKey(dataStream.encryptionKey);
     }
-    this.handler.addEventSourceMapping(`KinesisEventSource:${Names.nodeUniqueId(dataStream.node)}`, { ...this.mappingOptions, eventSourceArn: dataStream.streamArn });
+    const mapping = { ...this.mappingOptions, eventSourceArn: dataStream.streamArn };
+    if (mappingScope) {
+      new lambda.EventSourceMapping(mappingScope, `FaceSearchConsumer-${Names.nodeUniqueId(this.node)}`, { ...mapping, target: this.handler });
+    } else {
+      this.handler.addEventSourceMapping(`KinesisEventSource:${Names.nodeUniqueId(dataStream.node)}`, mapping);
+    }
   }
 
   /** A rule on "Face Matched" events of this consumer. */

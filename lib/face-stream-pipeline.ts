@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Duration, Names } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Names, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,6 +10,7 @@ import { FaceEnrollment, FaceEnrollmentOptions } from './face-enrollment';
 import { AnalysisSchedule, FaceSearchEngine } from './face-search-engine';
 import { FaceMatchRuleOptions, UnknownFaceRuleOptions } from './face-events';
 import { FaceSearchConsumer, FaceSearchConsumerProps } from './face-search-consumer';
+import { cameraScope } from './private/camera-stacks';
 import { checkStackLimits } from './private/limits';
 import { PipelineMonitoring, validateAlarmPeriod } from './private/pipeline-monitoring';
 import { LIBRARY_VERSION } from './private/version';
@@ -17,6 +18,8 @@ import { CAMERA_NAME, COLLECTION_ID, show, validateName, validateNumber } from '
 
 /** Rekognition's default quota of stream processors per account and Region. */
 const DEFAULT_PROCESSOR_QUOTA = 10;
+/** Nested stacks of cameras: 50 hold 2,000 cameras, twice the most the README plans for. */
+const MAX_CAMERA_STACKS = 50;
 
 /**
  * Properties of a FaceStreamPipeline.
@@ -27,6 +30,27 @@ export interface FaceStreamPipelineProps {
    * @default - no cameras
    */
   readonly cameras?: CameraConfig[];
+
+  /**
+   * Places the cameras in this many nested stacks (1-50), so that a hundred cameras fit
+   * CloudFormation's 500 resources per template: a camera adds 7 (frame sampling) to 9 (stream
+   * processor) resources, so give about one nested stack per 40 cameras. A camera's nested stack
+   * follows from its name alone: adding or removing a camera changes only its own nested stack.
+   * Choose the number with room to grow: raising it later moves about 1/(n+1) of the cameras to
+   * another nested stack, which replaces their streams.
+   * @default - the cameras are in the pipeline's own stack (up to about 50 cameras)
+   */
+  readonly cameraStacks?: number;
+
+  /**
+   * Another pipeline whose collection, consumer (event bus, rules, de-duplication, dead letters)
+   * and enrolment this pipeline's cameras use: one pipeline per site, each in a stack of its own
+   * (same account and Region), a thousand cameras in all with one collection and one set of rules.
+   * The hub's rules see the events of every site's cameras; camera names are unique across the hub
+   * and its sites.
+   * @default - the pipeline has its own collection and consumer
+   */
+  readonly hub?: FaceStreamPipeline;
 
   /**
    * An existing face collection to search.
@@ -182,20 +206,36 @@ export class FaceStreamPipeline extends Construct {
   private readonly cameraList: Camera[] = [];
   private readonly cameraAddedHandlers: Array<(camera: Camera) => void> = [];
   private readonly ruleCameras: Array<{ rule: string; camera: string }> = [];
+  /** The hub's cameras and its sites' (on the hub only): names are unique across them. */
+  private readonly allCameras = new Map<string, Camera>();
+  private readonly hub?: FaceStreamPipeline;
 
   constructor(scope: Construct, id: string, props: FaceStreamPipelineProps = {}) {
     super(scope, id);
+    validateNumber('cameraStacks', props.cameraStacks, 1, MAX_CAMERA_STACKS, true);
+    if (props.hub) {
+      const own = (['collection', 'collectionId', 'consumer', 'consumerProps', 'enrollment', 'enrollmentOptions'] as const).filter((key) => props[key] !== undefined);
+      if (own.length > 0) {
+        throw new Error(`hub gives this pipeline its collection, consumer and enrolment; remove ${own.join(', ')} (or hub)`);
+      }
+      if (props.hub.hub) {
+        throw new Error(`hub must be a pipeline without a hub of its own: ${props.hub.node.path} is a site of ${props.hub.hub.node.path}; use that one`);
+      }
+    }
     if (props.collection && props.collectionId !== undefined) {
       throw new Error('collectionId names a new collection; it cannot be used with collection (an existing one). Remove one of them');
     }
     validateName('collectionId', props.collectionId, COLLECTION_ID);
     validateNumber('faceMatchThreshold', props.faceMatchThreshold, 0, 100);
     this.props = props;
-    this.collection = props.collection ?? new FaceCollection(this, 'Collection', { collectionId: props.collectionId });
+    this.hub = props.hub;
+    this.collection = props.hub?.collection ?? props.collection ?? new FaceCollection(this, 'Collection', { collectionId: props.collectionId });
     if (props.consumer === false && props.consumerProps) {
       throw new Error('consumerProps configure the consumer, which consumer: false leaves out. Remove one of them');
     }
-    if (props.consumer !== false) {
+    if (props.hub) {
+      this.consumer = props.hub.consumer;
+    } else if (props.consumer !== false) {
       this.consumer = new FaceSearchConsumer(this, 'Consumer', { encryptionKey: props.encryptionKey, ...props.consumerProps });
     }
     if (props.enrollment === false && props.enrollmentOptions) {
@@ -209,7 +249,7 @@ export class FaceStreamPipeline extends Construct {
         collection: this.collection,
       });
     }
-    this.streamNamePrefix = this.consumer?.dataStreamNamePrefix ?? `${Names.uniqueResourceName(this, { maxLength: 40, separator: '-' })}-`;
+    this.streamNamePrefix = props.hub?.streamNamePrefix ?? this.consumer?.dataStreamNamePrefix ?? `${Names.uniqueResourceName(this, { maxLength: 40, separator: '-' })}-`;
     // what the README's next steps need: where to send video, and where to upload faces
     new CfnOutput(this, 'StreamNamePrefix', {
       description: 'Each camera sends video to the Kinesis video stream <prefix><camera name>; its face search records are in the data stream of the same name',
@@ -233,7 +273,8 @@ export class FaceStreamPipeline extends Construct {
       noVideoAlarmAfter: props.noVideoAlarmAfter ?? Duration.minutes(15),
       iteratorAgeAlarmThreshold: props.iteratorAgeAlarmThreshold ?? Duration.minutes(1),
       dashboard: props.dashboard ?? false,
-      consumer: this.consumer,
+      // a site's consumer is the hub's, monitored there
+      consumer: props.hub ? undefined : this.consumer,
     });
     this.alarms = this.monitoring.alarms;
     this.dashboard = this.monitoring.dashboard;
@@ -259,10 +300,15 @@ export class FaceStreamPipeline extends Construct {
    */
   public addCamera(name: string, options: CameraOptions = {}): Camera {
     validateName('camera name', name, CAMERA_NAME);
-    if (this.cameraList.some((camera) => camera.cameraName === name)) {
-      throw new Error(`camera name ${JSON.stringify(name)} is used twice; each camera of a pipeline needs a unique name`);
+    const hub = this.hub ?? this;
+    const taken = hub.allCameras.get(name);
+    if (taken) {
+      const owner = taken.node.scopes.find((c): c is FaceStreamPipeline => c instanceof FaceStreamPipeline);
+      const across = owner && owner !== this ? ` (it is a camera of ${owner.node.path}: names are unique across a hub and its sites, whose streams share one name prefix)` : '';
+      throw new Error(`camera name ${JSON.stringify(name)} is used twice; each camera of a pipeline needs a unique name${across}`);
     }
-    const camera = new Camera(this, name, {
+    const scope = cameraScope(this, name, this.props.cameraStacks);
+    const camera = new Camera(scope, name, {
       name,
       collection: this.collection,
       engine: options.engine ?? this.props.engine,
@@ -278,17 +324,24 @@ export class FaceStreamPipeline extends Construct {
       schedule: options.schedule ?? this.props.schedule,
     });
     this.cameraList.push(camera);
-    this.consumer?.addDataStream(camera.dataStream, camera.cameraName);
-    this.monitoring.addCamera(camera, options.running ?? this.props.running, (options.schedule ?? this.props.schedule) !== undefined);
-    const processors = this.cameraList.filter((c) => c.streamProcessor).length;
+    hub.allCameras.set(name, camera);
+    // a camera outside the consumer's stack keeps its event source mapping with it
+    const elsewhere = this.consumer && Stack.of(camera) !== Stack.of(this.consumer);
+    this.consumer?._addDataStream(camera.dataStream, camera.cameraName, elsewhere ? camera : undefined);
+    const alarmScope = scope === this ? undefined : ((scope.node.tryFindChild('Alarms') as Construct | undefined) ?? new Construct(scope, 'Alarms'));
+    this.monitoring.addCamera(camera, options.running ?? this.props.running, (options.schedule ?? this.props.schedule) !== undefined, alarmScope);
+    const processors = [...hub.allCameras.values()].filter((c) => c.streamProcessor).length;
     if (camera.streamProcessor && processors === DEFAULT_PROCESSOR_QUOTA + 1) {
       Annotations.of(this).addWarningV2(
         'cdk-face-stream-pipeline:processorQuota',
-        `This pipeline has more than ${DEFAULT_PROCESSOR_QUOTA} cameras on the stream-processor engine, and so more than ${DEFAULT_PROCESSOR_QUOTA} stream processors: ` +
+        `This pipeline${this.hub ? ' with its hub and sites' : ''} has more than ${DEFAULT_PROCESSOR_QUOTA} cameras on the stream-processor engine, and so more than ${DEFAULT_PROCESSOR_QUOTA} stream processors: ` +
           'the default Rekognition quota is 10 stream processors per account and Region. Ask for a quota increase before deploying, or use FaceSearchEngine.frameSampling()',
       );
     }
     this.cameraAddedHandlers.forEach((handler) => handler(camera));
+    if (this.hub) {
+      this.hub.cameraAddedHandlers.forEach((handler) => handler(camera));
+    }
     return camera;
   }
 
@@ -318,18 +371,19 @@ export class FaceStreamPipeline extends Construct {
 
   /** Rules may name cameras added after them, so their names are checked when the app synthesizes. */
   private validateRuleCameras(): string[] {
-    const known = new Set(this.cameraList.map((camera) => camera.cameraName));
+    // a hub's rules see its sites' cameras too; a site's rules are the hub's consumer's
+    const known = new Set((this.hub ?? this).allCameras.keys());
     return this.ruleCameras
       .filter(({ camera }) => !known.has(camera))
       .map(({ rule, camera }) => `rule "${rule}" names the camera ${show(camera)} in cameras, which is not a camera of this pipeline (cameras: ${[...known].join(', ') || 'none'})`);
   }
 
   /**
-   * Calls `handler` for every camera, those added already and those added later. This is how a
-   * consumer attaches to every camera's data stream.
+   * Calls `handler` for every camera, those added already and those added later (on a hub, its
+   * sites' cameras too). This is how a consumer attaches to every camera's data stream.
    */
   public onCamera(handler: ICameraHandler): void {
-    this.cameraList.forEach((camera) => handler.handle(camera));
+    (this.hub ? this.cameraList : [...this.allCameras.values()]).forEach((camera) => handler.handle(camera));
     this.cameraAddedHandlers.push((camera) => handler.handle(camera));
   }
 }

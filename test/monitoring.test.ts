@@ -114,14 +114,16 @@ describe('engine health alarms', () => {
 });
 
 describe('dashboard', () => {
-  test('off by default; with dashboard: true, a row per camera and one for the consumer', () => {
+  test('off by default; with dashboard: true, a row of four graphs per camera (its name in their titles) and one for the consumer', () => {
     pipeline().template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
     const { template } = pipeline({ dashboard: true });
     const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
-    for (const text of ['### Camera door', '### Camera hall', '### Face search consumer', 'PutMedia.IncomingBytes', 'FacesMatched', 'StreamProcessorFailed']) {
+    for (const text of ['door: video bytes', 'hall: engine health', '### Face search consumer', 'PutMedia.IncomingBytes', 'FacesMatched', 'StreamProcessorFailed']) {
       expect(body).toContain(text);
     }
+    // two cameras of four graphs, the consumer's heading and three graphs
+    expect(body.match(/\\"type\\":\\"(metric|text)\\"/g)).toHaveLength(12);
   });
 });
 

@@ -5,7 +5,7 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { FaceStreamPipeline } from '../lib';
+import { FaceSearchEngine, FaceStreamPipeline } from '../lib';
 import { FaceAlertsStack } from '../examples/face-alerts-stack';
 
 function synthWithNag(build: (app: App) => Stack): { stack: Stack; error?: string } {
@@ -45,6 +45,19 @@ test.each([
         enrollment: true,
         cameras: [{ name: 'a' }, { name: 'b', running: false }],
       });
+      return stack;
+    },
+  ],
+  [
+    'a hub with cameras of both engines in nested stacks, and a site in another stack',
+    (app: App) => {
+      const stack = new Stack(app, 'Hub');
+      const hub = new FaceStreamPipeline(stack, 'Faces', {
+        cameraStacks: 2,
+        enrollment: true,
+        cameras: [{ name: 'a' }, { name: 'b', engine: FaceSearchEngine.frameSampling() }, { name: 'c' }],
+      });
+      new FaceStreamPipeline(new Stack(app, 'Site'), 'Faces', { hub, cameras: [{ name: 'd' }, { name: 'e', engine: FaceSearchEngine.frameSampling() }] });
       return stack;
     },
   ],

@@ -5,6 +5,7 @@
 import { CfnResource, Stack, Token } from 'aws-cdk-lib';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import { IConstruct } from 'constructs';
+import { rootStack } from './stacks';
 import { CAMERA_NAME, validateName } from './validate';
 
 /** What the event source mapping reads from a data stream (lambda.amazonaws.com, with the function's role). */
@@ -36,12 +37,19 @@ export function prefixedStreamCamera(stream: kinesis.IStream, prefix: string, sc
   return camera;
 }
 
-/** Whether a construct deploys to the same account and Region as another (same root stack, or the same concrete environment). */
+/**
+ * Whether a construct deploys to the same account and Region as another: the same root stack, the
+ * same concrete environment, or two environment-agnostic stacks of one app (which the CDK lets
+ * reference each other only because they deploy together, to one environment).
+ */
 function sameEnvironment(a: IConstruct, b: IConstruct): boolean {
-  const root = (stack: Stack): Stack => (stack.nestedStackParent ? root(stack.nestedStackParent) : stack);
-  const sa = root(Stack.of(a));
-  const sb = root(Stack.of(b));
+  const sa = rootStack(a);
+  const sb = rootStack(b);
   if (sa === sb) {
+    return true;
+  }
+  const agnostic = (s: Stack) => Token.isUnresolved(s.region) && Token.isUnresolved(s.account);
+  if (agnostic(sa) && agnostic(sb)) {
     return true;
   }
   const concrete = (v: string) => !Token.isUnresolved(v);

@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { ack } from './nag';
 import { handlerFunction } from './resources';
+import { rootStack } from './stacks';
 
 const SAMPLER_ID = 'cdk-face-stream-pipeline.FrameSampler';
 
@@ -18,7 +19,7 @@ const SAMPLER_ID = 'cdk-face-stream-pipeline.FrameSampler';
  */
 export class FrameSamplerResources extends Construct {
   public static getOrCreate(scope: Construct): FrameSamplerResources {
-    const stack = Stack.of(scope);
+    const stack = rootStack(scope);
     return (stack.node.tryFindChild(SAMPLER_ID) as FrameSamplerResources | undefined) ?? new FrameSamplerResources(stack, SAMPLER_ID);
   }
 

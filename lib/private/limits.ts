@@ -11,7 +11,17 @@ export const LIMITS = {
   environmentBytes: 4 * 1024,
   /** IAM: the inline policies of one role, together, without white space. */
   rolePolicyCharacters: 10_240,
+  /** CloudFormation: a template in S3 (how the CDK deploys large and nested templates), 1 MB, as written by the CDK. */
+  templateBytes: 1_000_000,
+  /** CloudFormation: parameters per template (a nested stack gets one per value of its parent it uses). */
+  parameters: 200,
+  /** CloudFormation: outputs per template (a nested stack gets one per value its parent uses). */
+  outputs: 200,
 };
+
+/** What to do when a stack has too many cameras for a template. */
+const SPLIT_CAMERAS =
+  "Give the pipeline cameraStacks (cameras placed in that many nested stacks; about 40 cameras each), or put cameras in another stack with a pipeline whose hub is this one (see the README \"Limits\").";
 
 /**
  * What a reference (Ref, Fn::GetAtt) counts for in a size measured before deployment resolves it:
@@ -70,6 +80,9 @@ export function checksOwnEnvironment(fn: lambda.IFunction): void {
   selfChecked.add(fn);
 }
 
+/** How a message names a stack: a nested stack's name is only known at deploy time. */
+const stackLabel = (stack: Stack) => (stack.nestedStackParent ? `the nested stack ${stack.node.path}` : `the stack ${stack.stackName}`);
+
 function resourcesOf(stack: Stack): CfnResource[] {
   return stack.node.findAll().filter((c): c is CfnResource => CfnResource.isCfnResource(c) && Stack.of(c) === stack);
 }
@@ -83,10 +96,11 @@ export function stackLimitProblems(stack: Stack): string[] {
   const resources = resourcesOf(stack);
   if (resources.length > LIMITS.resources) {
     problems.push(
-      `the stack ${stack.stackName} has ${resources.length} resources; CloudFormation allows ${LIMITS.resources} per template. ` +
-        'Put some cameras in another stack (a pipeline per site, sharing one collection and event bus: see the README "Limits"), or turn alarms off.',
+      `${stackLabel(stack)} has ${resources.length} resources; CloudFormation allows ${LIMITS.resources} per template. ` +
+        SPLIT_CAMERAS,
     );
   }
+  problems.push(...templateProblems(stack));
   for (const fn of stack.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function && Stack.of(c) === stack && !selfChecked.has(c))) {
     const size = environmentSize(fn);
     if (size > LIMITS.environmentBytes) {
@@ -111,6 +125,32 @@ export function stackLimitProblems(stack: Stack): string[] {
         `the inline policies of the role ${role} are about ${size} characters (counting each reference as ${REFERENCE_ESTIMATE}); IAM allows ${LIMITS.rolePolicyCharacters} per role. ` +
           'Split the cameras across pipelines or stacks.',
       );
+    }
+  }
+  return problems;
+}
+
+/** The template as the CDK writes it (aws-cdk-lib's Stack._toCloudFormation, JSON with one-space indents). */
+function renderTemplate(stack: Stack): Record<string, unknown> | undefined {
+  const render = (stack as unknown as { _toCloudFormation?: () => Record<string, unknown> })._toCloudFormation;
+  return typeof render === 'function' ? render.call(stack) : undefined;
+}
+
+/** The template's size, parameters and outputs against CloudFormation's limits. */
+function templateProblems(stack: Stack): string[] {
+  const template = renderTemplate(stack);
+  if (!template) {
+    return [];
+  }
+  const problems: string[] = [];
+  const bytes = Buffer.byteLength(JSON.stringify(template, undefined, 1));
+  if (bytes > LIMITS.templateBytes) {
+    problems.push(`the template of ${stackLabel(stack)} is ${bytes} bytes; CloudFormation allows ${LIMITS.templateBytes} (1 MB). ${SPLIT_CAMERAS}`);
+  }
+  for (const [section, limit] of [['Parameters', LIMITS.parameters], ['Outputs', LIMITS.outputs]] as const) {
+    const count = Object.keys((template[section] as object | undefined) ?? {}).length;
+    if (count > limit) {
+      problems.push(`the template of ${stackLabel(stack)} has ${count} ${section.toLowerCase()}; CloudFormation allows ${limit}. ${SPLIT_CAMERAS}`);
     }
   }
   return problems;

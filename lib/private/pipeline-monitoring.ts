@@ -47,25 +47,29 @@ export class PipelineMonitoring extends Construct {
   public readonly alarms: cloudwatch.Alarm[] = [];
   public readonly dashboard?: cloudwatch.Dashboard;
 
+  private widgets = 0;
+
   constructor(scope: Construct, id: string, private readonly props: PipelineMonitoringProps) {
     super(scope, id);
+    this.node.addValidation({ validate: () => this.validateDashboard() });
     if (props.dashboard) {
       this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     }
     const consumer = props.consumer;
     if (consumer) {
       if (props.alarms) {
-        this.alarm('ConsumerErrors', consumer.metricErrors({ period: PERIOD }), 1, 'the face search consumer failed invocations', 1);
+        this.alarm(this, 'ConsumerErrors', consumer.metricErrors({ period: PERIOD }), 1, 'the face search consumer failed invocations', 1);
         this.alarm(
+          this,
           'ConsumerIteratorAge',
           consumer.metricIteratorAge({ period: PERIOD }),
           props.iteratorAgeAlarmThreshold.toMilliseconds(),
           `the consumer is more than ${props.iteratorAgeAlarmThreshold.toHumanString()} behind the data streams`,
           3,
         );
-        this.alarm('DeadLetterQueueNotEmpty', consumer.metricDeadLetterQueueDepth({ period: PERIOD }), 1, 'records or failed batches are waiting in the dead-letter queue', 1);
+        this.alarm(this, 'DeadLetterQueueNotEmpty', consumer.metricDeadLetterQueueDepth({ period: PERIOD }), 1, 'records or failed batches are waiting in the dead-letter queue', 1);
       }
-      this.dashboard?.addWidgets(
+      this.addWidgets(
         new cloudwatch.TextWidget({ markdown: '### Face search consumer', width: 24, height: 1 }),
         new cloudwatch.GraphWidget({
           title: 'Faces',
@@ -82,13 +86,17 @@ export class PipelineMonitoring extends Construct {
     }
   }
 
-  public addCamera(camera: MonitoredCamera, running: boolean | undefined, scheduled: boolean): void {
+  /**
+   * The camera's alarms (in `alarmScope`: the camera's nested stack when it has one, so that they
+   * count there) and dashboard row.
+   */
+  public addCamera(camera: MonitoredCamera, running: boolean | undefined, scheduled: boolean, alarmScope: Construct = this): void {
     const name = camera.cameraName;
     const video = camera.metricVideoBytes({ period: PERIOD });
     const records = camera.metricRecords({ period: PERIOD });
     if (this.props.alarms) {
       const periods = Math.max(1, Math.round(this.props.noVideoAlarmAfter.toMinutes() / 5));
-      this.alarm(`${name}-NoVideo`, video, 1, `camera ${name} sent no video for ${this.props.noVideoAlarmAfter.toHumanString()}`, periods, {
+      this.alarm(alarmScope, `${name}-NoVideo`, video, 1, `camera ${name} sent no video for ${this.props.noVideoAlarmAfter.toHumanString()}`, periods, {
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
@@ -96,7 +104,7 @@ export class PipelineMonitoring extends Construct {
       // A sampler that stopped publishes nothing at all, and metric math cannot FILL a period without
       // any data point: for a camera that should always be sampled, missing data is a breach.
       const alwaysOn = !camera.streamProcessor && running !== false && !scheduled;
-      this.alarm(`${name}-${camera.streamProcessor ? 'ProcessorFailed' : 'EngineUnhealthy'}`, health, 1, camera.engineHealthDescription, 1, {
+      this.alarm(alarmScope, `${name}-${camera.streamProcessor ? 'ProcessorFailed' : 'EngineUnhealthy'}`, health, 1, camera.engineHealthDescription, 1, {
         treatMissingData: alwaysOn ? cloudwatch.TreatMissingData.BREACHING : cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       if (running !== false) {
@@ -106,11 +114,12 @@ export class PipelineMonitoring extends Construct {
           period: PERIOD,
           label: `${name}: video but no records`,
         });
-        this.alarm(`${name}-NoRecords`, silent, 1, `camera ${name} sends video but its processor writes no records`, 3);
+        this.alarm(alarmScope, `${name}-NoRecords`, silent, 1, `camera ${name} sends video but its processor writes no records`, 3);
       }
     }
-    this.dashboard?.addWidgets(
-      new cloudwatch.TextWidget({ markdown: `### Camera ${name}`, width: 24, height: 1 }),
+    // one row of four graphs per camera, its name in their titles: 100 cameras are 400 widgets of
+    // the 500 a dashboard may have
+    this.addWidgets(
       new cloudwatch.GraphWidget({ title: `${name}: video bytes`, left: [video], width: 6 }),
       new cloudwatch.GraphWidget({ title: `${name}: face search records`, left: [records], width: 6 }),
       new cloudwatch.GraphWidget({ title: `${name}: iterator age`, left: [camera.metricIteratorAge()], width: 6 }),
@@ -118,7 +127,27 @@ export class PipelineMonitoring extends Construct {
     );
   }
 
+  private addWidgets(...widgets: cloudwatch.IWidget[]): void {
+    if (this.dashboard) {
+      this.dashboard.addWidgets(...widgets);
+      this.widgets += widgets.length;
+    }
+  }
+
+  /** CloudWatch: widgets per dashboard. */
+  private static readonly MAX_WIDGETS = 500;
+
+  private validateDashboard(): string[] {
+    return this.widgets > PipelineMonitoring.MAX_WIDGETS
+      ? [
+          `the dashboard has ${this.widgets} widgets (four per camera); CloudWatch allows ${PipelineMonitoring.MAX_WIDGETS} per dashboard. ` +
+            'Turn dashboard off, or put cameras in pipelines of their own whose hub is this one (each site gets its own dashboard)',
+        ]
+      : [];
+  }
+
   private alarm(
+    scope: Construct,
     id: string,
     metric: cloudwatch.IMetric,
     threshold: number,
@@ -126,7 +155,7 @@ export class PipelineMonitoring extends Construct {
     evaluationPeriods: number,
     options: Partial<cloudwatch.AlarmProps> = {},
   ): cloudwatch.Alarm {
-    const alarm = new cloudwatch.Alarm(this, id, {
+    const alarm = new cloudwatch.Alarm(scope, id, {
       metric,
       threshold,
       evaluationPeriods,

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { ackWildcard } from './nag';
 import { handlerFunction, lambdaRole, retainedLogGroup } from './resources';
 import { processorArn, processorStackPrefix } from './stream-processor-provider';
+import { rootStack } from './stacks';
 
 const HEALTH_CHECK_ID = 'cdk-face-stream-pipeline.ProcessorHealthCheck';
 
@@ -33,7 +34,7 @@ export const HEALTH_METRICS = {
  */
 export class ProcessorHealthCheck extends Construct {
   public static getOrCreate(scope: Construct): ProcessorHealthCheck {
-    const stack = Stack.of(scope);
+    const stack = rootStack(scope);
     return (stack.node.tryFindChild(HEALTH_CHECK_ID) as ProcessorHealthCheck | undefined) ?? new ProcessorHealthCheck(stack, HEALTH_CHECK_ID);
   }
 

@@ -7,6 +7,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { ack, ackWildcard } from './nag';
 import { handlerFunction, lambdaRole, retainedLogGroup } from './resources';
+import { rootRelativePath, rootStack } from './stacks';
 
 /** How long isComplete may wait for a processor before failing with the state it is stuck in. */
 export const WAIT_TIMEOUT = Duration.minutes(25);
@@ -22,7 +23,8 @@ const nameSafe = (text: string) => text.replace(/[^a-zA-Z0-9_.-]/g, '');
  * name filter use it; the hash keeps stack "Prod" from matching stack "Prod-EU"'s processors.
  */
 export function processorStackPrefix(scope: Construct): string {
-  const stack = Stack.of(scope);
+  // the root stack's: processors in the pipeline's nested stacks share its provider and health check
+  const stack = rootStack(scope);
   // a nested stack's name is a token: its construct path identifies it instead
   const name = Token.isUnresolved(stack.stackName) ? Names.uniqueId(stack) : stack.stackName;
   return `${nameSafe(name).slice(0, 40) || 'Stack'}-${hash8(name)}`;
@@ -34,7 +36,7 @@ export function processorStackPrefix(scope: Construct): string {
  */
 export function processorNamePrefix(scope: Construct): string {
   const stackPrefix = processorStackPrefix(scope);
-  const path = Names.stackRelativeConstructPath(scope);
+  const path = rootRelativePath(scope);
   const hash = hash8(path).toUpperCase();
   const room = 100 - stackPrefix.length - hash.length - 2;
   const human = path.split('/').map(nameSafe).filter((part) => part.length > 0).join('-');
@@ -82,7 +84,7 @@ export const MANAGE_PROCESSOR_ACTIONS = [
  */
 export class StreamProcessorProvider extends Construct {
   public static getOrCreate(scope: Construct): StreamProcessorProvider {
-    const stack = Stack.of(scope);
+    const stack = rootStack(scope);
     return (stack.node.tryFindChild(PROVIDER_ID) as StreamProcessorProvider | undefined) ?? new StreamProcessorProvider(stack, PROVIDER_ID);
   }
 
