@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { IFaceCollection } from './face-collection-base';
 import { AnalysisSchedule, FaceSearchEngine, FaceSearchEngineBinding } from './face-search-engine';
 import { ack } from './private/nag';
@@ -110,6 +110,12 @@ export interface CameraProps extends CameraConfig {
    */
   readonly streamNamePrefix?: string;
 
+  /**
+   * A construct whose stack holds the Rekognition call budget frame samplers share (frame sampling
+   * only); a pipeline whose hub is another passes the hub.
+   * @default - the budget of the camera's own stack
+   */
+  readonly budgetScope?: IConstruct;
 }
 
 /**
@@ -172,6 +178,7 @@ export class Camera extends Construct {
       schedule: props.schedule,
       streamProcessorName: props.streamProcessorName,
       streamNamePrefix: props.videoStream || props.dataStream ? undefined : props.streamNamePrefix,
+      budgetScope: props.budgetScope,
     });
     this.engineName = this.engine.engineName;
     this.streamProcessor = this.engine.streamProcessor;

@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { IFaceCollection } from './face-collection-base';
 import { bindFrameSampling } from './private/frame-sampling-engine';
 import { bindStreamProcessor } from './private/stream-processor-engine';
@@ -130,6 +130,14 @@ export interface FaceSearchEngineBindOptions {
    * @default - the streams' names follow no rule: grants name each stream
    */
   readonly streamNamePrefix?: string;
+
+  /**
+   * A construct whose stack holds the Rekognition call budget that frame samplers share (frame
+   * sampling only): a site of a hub passes the hub, so that every site's samplers pace their calls
+   * against one budget, as the account's TPS quota is one.
+   * @default - the budget of the camera's own stack
+   */
+  readonly budgetScope?: IConstruct;
 }
 
 /**

@@ -47,7 +47,7 @@ export interface FaceStreamPipelineProps {
    * and enrolment this pipeline's cameras use: one pipeline per site, each in a stack of its own
    * (same account and Region), a thousand cameras in all with one collection and one set of rules.
    * The hub's rules see the events of every site's cameras; camera names are unique across the hub
-   * and its sites.
+   * and its sites; frame samplers of every site share the hub's Rekognition call budget.
    * @default - the pipeline has its own collection and consumer
    */
   readonly hub?: FaceStreamPipeline;
@@ -320,6 +320,7 @@ export class FaceStreamPipeline extends Construct {
       dataStream: options.dataStream,
       videoRetention: options.videoRetention,
       streamNamePrefix: this.streamNamePrefix,
+      budgetScope: this.hub,
       streamProcessorName: options.streamProcessorName,
       schedule: options.schedule ?? this.props.schedule,
     });

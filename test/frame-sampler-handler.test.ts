@@ -194,6 +194,26 @@ test('Rekognition throttling: the shared budget halves its rate, the caller back
   expect(services.kinesis.json().some((r) => r.FaceSearchResponse[0]?.MatchedFaces[0]?.Face.ExternalImageId === 'bob')).toBe(true);
 });
 
+test('a site\'s sampler paces its calls against its hub\'s budget (BUDGET_TABLE_NAME): the budget rows are there, the camera state stays home', async () => {
+  const start = t0();
+  addVideo(start, 20, (ms) => (ms >= 5000 && ms < 8000 ? [walk('bob', 100, 0)] : []));
+  seedState(services.dynamodb, { position: { N: String(start - 1000) } });
+  services.rekognition.fail({ operation: 'DetectFaces', type: 'ProvisionedThroughputExceededException', message: 'Provisioned rate exceeded', times: 1 });
+  try {
+    const handler = loadSampler({ REKOGNITION_TPS: '1000', BUDGET_TABLE_NAME: 'hub-budget' });
+    await handler(cameraInput(), context());
+  } finally {
+    delete process.env.BUDGET_TABLE_NAME;
+  }
+  const hub = services.dynamodb.tables.get('hub-budget')!;
+  expect(Number(hub.get('budget|DetectFaces')!.rate.N)).toBeLessThan(1000);
+  expect(hub.get('budget|SearchFacesByImage')).toBeDefined();
+  const home = services.dynamodb.tables.get(STATE_TABLE)!;
+  expect([...home.keys()].filter((key) => key.startsWith('budget|'))).toEqual([]);
+  expect(stateRow(services.dynamodb).position).toBeDefined();
+  expect(services.kinesis.json().some((r) => r.FaceSearchResponse[0]?.MatchedFaces[0]?.Face.ExternalImageId === 'bob')).toBe(true);
+});
+
 test('a camera whose lease another invocation holds is not sampled; a stopped camera is not sampled', async () => {
   const start = t0();
   addVideo(start, 60, () => []);

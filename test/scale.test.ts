@@ -248,6 +248,57 @@ describe('a thousand cameras across stacks: sites sharing a hub', () => {
     expect(consumerEnv!.Properties.Environment.Variables.CAMERAS).toBe('{}');
   });
 
+  test('frame-sampling sites pace their Rekognition calls against one budget in the hub, whichever is made first', () => {
+    const budgetOf = (template: Template) => {
+      const sampler = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.STATE_TABLE_NAME);
+      return sampler?.Properties.Environment.Variables.BUDGET_TABLE_NAME;
+    };
+    const sharedStatement = (template: Template) =>
+      Object.values(template.Resources)
+        .filter((r) => r.Type === 'AWS::IAM::Policy')
+        .flatMap((r) => r.Properties.PolicyDocument.Statement)
+        .find((st: any) => st.Sid === 'SharedRekognitionBudget');
+    // a hub without frame-sampling cameras: a budget table is made in the hub for its sites
+    let templates = synthesize((app) => {
+      const hub = new FaceStreamPipeline(new Stack(app, 'Hub'), 'Faces', { cameras: [{ name: 'lobby' }] });
+      for (const site of ['Paris', 'Lyon']) {
+        new FaceStreamPipeline(new Stack(app, site), 'Faces', { hub, engine: FaceSearchEngine.frameSampling(), cameras: [{ name: `${site}-gate` }] });
+      }
+    });
+    const hub = templates.get('Hub.template.json')!.template;
+    const tables = Object.entries(hub.Resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table').map(([id]) => id);
+    const budgetTable = tables.find((id) => id.includes('RekognitionBudget'))!;
+    expect(budgetTable).toBeDefined();
+    for (const site of ['Paris', 'Lyon']) {
+      const t = templates.get(`${site}.template.json`)!.template;
+      expect(JSON.stringify(budgetOf(t))).toContain('Fn::ImportValue');
+      expect(JSON.stringify(budgetOf(t))).toContain(budgetTable);
+      expect(sharedStatement(t)).toMatchObject({ Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['budget|*'] } } });
+    }
+    // a hub with a frame-sampling camera of its own, before and after its sites: one budget either way
+    for (const hubFirst of [true, false]) {
+      templates = synthesize((app) => {
+        const hubStack = new Stack(app, 'Hub');
+        const faces = new FaceStreamPipeline(hubStack, 'Faces', { engine: FaceSearchEngine.frameSampling(), cameras: hubFirst ? [{ name: 'lobby' }] : [] });
+        new FaceStreamPipeline(new Stack(app, 'Paris'), 'Faces', { hub: faces, engine: FaceSearchEngine.frameSampling(), cameras: [{ name: 'gate' }] });
+        if (!hubFirst) {
+          faces.addCamera('lobby');
+        }
+      });
+      const h = templates.get('Hub.template.json')!.template;
+      const site = JSON.stringify(budgetOf(templates.get('Paris.template.json')!.template));
+      if (hubFirst) {
+        // the hub's sampler keeps its budget in its state table; the site uses that table's budget rows
+        expect(budgetOf(h)).toBeUndefined();
+        expect(site).toMatch(/FrameSamplerState/);
+      } else {
+        // the site made the hub's budget table first; the hub's own sampler uses it too
+        expect(JSON.stringify(budgetOf(h))).toMatch(/RekognitionBudget/);
+        expect(site).toMatch(/RekognitionBudget/);
+      }
+    }
+  });
+
   test('a camera name used by the hub or another site fails, naming the pipeline that has it', () => {
     const app = new App();
     const hub = new FaceStreamPipeline(new Stack(app, 'Hub'), 'Faces', { cameras: [{ name: 'lobby' }] });

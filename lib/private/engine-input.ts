@@ -1,4 +1,5 @@
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import { IConstruct } from 'constructs';
 import { IFaceCollection } from '../face-collection-base';
 import { IVideoStream } from '../video-stream';
 import type { ScheduleExpressions } from './processor-schedule';
@@ -18,4 +19,5 @@ export interface EngineInput {
   readonly schedule?: ScheduleExpressions;
   readonly streamProcessorName?: string;
   readonly streamNamePrefix?: string;
+  readonly budgetScope?: IConstruct;
 }

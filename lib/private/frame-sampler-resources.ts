@@ -2,12 +2,27 @@ import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { ack } from './nag';
 import { handlerFunction } from './resources';
 import { rootStack } from './stacks';
 
 const SAMPLER_ID = 'cdk-face-stream-pipeline.FrameSampler';
+const BUDGET_ID = 'cdk-face-stream-pipeline.RekognitionBudget';
+
+/** A table for the Rekognition budget rows that a hub's sites share, in the hub's stack. */
+function budgetTable(stack: Stack): dynamodb.Table {
+  const table = new dynamodb.Table(stack, BUDGET_ID, {
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  Validations.of(table).acknowledge(
+    ack('AwsSolutions-DDB3', 'the Rekognition call budget is a token bucket refilled every second: nothing to recover to a point in time'),
+  );
+  return table;
+}
 
 /**
  * What every camera on the frame-sampling engine shares, once per stack (found by a fixed id in
@@ -18,9 +33,26 @@ const SAMPLER_ID = 'cdk-face-stream-pipeline.FrameSampler';
  * resource per camera and statement, or not at all with a stream name prefix.
  */
 export class FrameSamplerResources extends Construct {
-  public static getOrCreate(scope: Construct): FrameSamplerResources {
+  /**
+   * The sampler of `scope`'s root stack. With `budgetScope` in another root stack (a site's hub), its
+   * Rekognition budget rows live there: in that stack's sampler state table, or in a budget table
+   * made there for its sites (which that stack's own sampler then uses too, whichever comes first).
+   */
+  public static getOrCreate(scope: Construct, budgetScope?: IConstruct): FrameSamplerResources {
     const stack = rootStack(scope);
-    return (stack.node.tryFindChild(SAMPLER_ID) as FrameSamplerResources | undefined) ?? new FrameSamplerResources(stack, SAMPLER_ID);
+    const existing = stack.node.tryFindChild(SAMPLER_ID) as FrameSamplerResources | undefined;
+    if (existing) {
+      return existing;
+    }
+    const home = budgetScope ? rootStack(budgetScope) : stack;
+    let budget: dynamodb.ITable | undefined;
+    if (home !== stack) {
+      const hubSampler = home.node.tryFindChild(SAMPLER_ID) as FrameSamplerResources | undefined;
+      budget = hubSampler?.table ?? (home.node.tryFindChild(BUDGET_ID) as dynamodb.Table | undefined) ?? budgetTable(home);
+    } else {
+      budget = stack.node.tryFindChild(BUDGET_ID) as dynamodb.Table | undefined;
+    }
+    return new FrameSamplerResources(stack, SAMPLER_ID, budget);
   }
 
   public readonly table: dynamodb.Table;
@@ -32,7 +64,7 @@ export class FrameSamplerResources extends Construct {
   private readonly policy: iam.Policy;
   private tableUpdatesGranted = false;
 
-  private constructor(scope: Construct, id: string) {
+  private constructor(scope: Construct, id: string, budget?: dynamodb.ITable) {
     super(scope, id);
     const stack = Stack.of(this);
     this.table = new dynamodb.Table(this, 'State', {
@@ -47,12 +79,23 @@ export class FrameSamplerResources extends Construct {
     this.sampler = handlerFunction(this, 'Sampler', {
       asset: 'frame-sampler',
       description: 'samples frames of the cameras on the frame-sampling engine and searches their faces',
-      environment: { STATE_TABLE_NAME: this.table.tableName, REKOGNITION_TPS: '5', POWERTOOLS_LOG_LEVEL: 'INFO' },
+      environment: { STATE_TABLE_NAME: this.table.tableName, ...(budget ? { BUDGET_TABLE_NAME: budget.tableName } : {}), REKOGNITION_TPS: '5', POWERTOOLS_LOG_LEVEL: 'INFO' },
       // an invocation per camera and minute: a failed one is replaced by the next, not retried
       extra: { timeout: Duration.seconds(90), memorySize: 1024, retryAttempts: 0, maxEventAge: Duration.seconds(60) },
     });
     const role = this.sampler.role!;
     this.table.grant(role, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    if (budget) {
+      // the shared budget's rows only (budget|<operation>), not the other cameras' state beside them
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'SharedRekognitionBudget',
+          actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+          resources: [budget.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['budget|*'] } },
+        }),
+      );
+    }
     // DetectFaces supports no resource-level permission (it reads image bytes, no AWS resource).
     role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DetectFacesSupportsNoResource', actions: ['rekognition:DetectFaces'], resources: ['*'] }));
     Validations.of(role).acknowledge(

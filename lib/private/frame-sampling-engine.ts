@@ -69,7 +69,7 @@ export function bindFrameSampling(scope: Construct, input: SamplingEngineInput, 
     throw new Error(`Camera "${input.cameraName}": frame sampling reads stored video (GetImages): videoRetention must be at least 1 hour, got ${cfn.dataRetentionInHours}`);
   }
 
-  const shared = FrameSamplerResources.getOrCreate(scope);
+  const shared = FrameSamplerResources.getOrCreate(scope, input.budgetScope);
   const stack = Stack.of(scope);
   grantCamera(shared, stack, input);
 

@@ -32,7 +32,7 @@ interface Bucket {
 }
 
 async function read(operation: string): Promise<Bucket | undefined> {
-  const { Item } = await dynamodb.send(new GetItemCommand({ TableName: settings.stateTable, Key: { pk: { S: `budget|${operation}` } }, ConsistentRead: true }));
+  const { Item } = await dynamodb.send(new GetItemCommand({ TableName: settings.budgetTable, Key: { pk: { S: `budget|${operation}` } }, ConsistentRead: true }));
   if (!Item) {
     return undefined;
   }
@@ -44,7 +44,7 @@ async function write(operation: string, next: Bucket, expectedVersion: number | 
   try {
     await dynamodb.send(
       new UpdateItemCommand({
-        TableName: settings.stateTable,
+        TableName: settings.budgetTable,
         Key: { pk: { S: `budget|${operation}` } },
         UpdateExpression: 'SET #tokens = :tokens, #at = :at, #rate = :rate, #version = :next',
         ConditionExpression: expectedVersion === undefined ? 'attribute_not_exists(#version)' : '#version = :version',

@@ -68,6 +68,8 @@ function envNumber(name: string, fallback: number): number {
 /** Stack-wide settings (the same for every camera). */
 export const settings = {
   stateTable: process.env.STATE_TABLE_NAME ?? '',
+  /** Where the Rekognition budget rows are: the state table, or a hub's table shared by its sites' samplers. */
+  budgetTable: process.env.BUDGET_TABLE_NAME || (process.env.STATE_TABLE_NAME ?? ''),
   /** The Rekognition budget ceiling, calls per second per operation, shared by every camera. */
   rekognitionTps: envNumber('REKOGNITION_TPS', 5),
   /** Video younger than this is not asked for yet: fragments are still arriving. */
