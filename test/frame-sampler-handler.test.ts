@@ -210,7 +210,7 @@ test('a site\'s sampler paces its calls against its hub\'s budget (BUDGET_TABLE_
   expect(hub.get('budget|SearchFacesByImage')).toBeDefined();
   const home = services.dynamodb.tables.get(STATE_TABLE)!;
   expect([...home.keys()].filter((key) => key.startsWith('budget|'))).toEqual([]);
-  expect(stateRow(services.dynamodb).position).toBeDefined();
+  expect(stateRow(services.dynamodb)?.position).toBeDefined();
   expect(services.kinesis.json().some((r) => r.FaceSearchResponse[0]?.MatchedFaces[0]?.Face.ExternalImageId === 'bob')).toBe(true);
 });
 
