@@ -60,7 +60,14 @@ for (const { name, entry } of entries.filter((e) => wanted.length === 0 || wante
   }
   const tmpdir = `${outdir}.tmp-${process.pid}`;
   rmSync(tmpdir, { recursive: true, force: true });
-  const result = await build({ entryPoints: [entry], outfile: join(tmpdir, 'index.js'), metafile: true, ...handlerBuildOptions });
+  // The CLI is two files: index.js uploads with no SDK code at all; sdk.js (the credential chain,
+  // the config files, `follow`) loads only when the environment alone does not settle them, so a
+  // plain upload does not parse half a megabyte it never runs.
+  const files =
+    name === 'cli'
+      ? { entryPoints: { index: entry, sdk: join(root, 'lib', 'cli', 'sdk.ts') }, outdir: tmpdir, external: ['./sdk'] }
+      : { entryPoints: [entry], outfile: join(tmpdir, 'index.js') };
+  const result = await build({ ...files, metafile: true, ...handlerBuildOptions });
   // esbuild names inputs relative to the working directory; the stamp keeps them relative to the root
   const inputs = Object.keys(result.metafile.inputs).map((file) => (file.startsWith('/') ? file.slice(root.length + 1) : join(process.cwd(), file).slice(root.length + 1)));
   const stamp = JSON.stringify({ entry, ...fingerprint(inputs) });

@@ -2,12 +2,14 @@
  * The bundled producer CLI (assets/cli/index.js, the package's bin) run as a user runs it, in a
  * child process, against a local Kinesis Video Streams endpoint (GetDataEndpoint + PutMedia).
  */
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { FakeKinesisVideo } from './support/fake-kinesis-video';
-import { countClusters, makeMkv } from './support/mkv';
+import { CLUSTER_ID, countClusters, makeMkv } from './support/mkv';
 
 /** CLI_BUNDLE: another build of the CLI to run these tests against (an older one, to see them fail). */
 const CLI = process.env.CLI_BUNDLE ?? path.join(__dirname, '..', 'assets', 'cli', 'index.js');
@@ -271,4 +273,106 @@ const hasScript = spawnSync('script', ['--version']).status === 0;
   expect(run.screen).toMatch(/\r\[[#.]{30}\] \d+\.\d MB of 0\.1 MB sent, \d+ fragments persisted/);
   expect(run.screen).toContain(`done: ${fixtureBytes.length} bytes sent, 5 fragments persisted`);
   expect(run.screen).not.toMatch(/^persisted fragment/m);
+});
+
+/**
+ * Signs the PutMedia request the fake received again with @smithy/signature-v4, over the headers
+ * it says it signed: the CLI's signature must be the one AWS computes.
+ */
+async function expectValidSignature(headers: Record<string, string | string[] | undefined>, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) {
+  const authorization = String(headers.authorization);
+  const [, scope, signed] = /Credential=[^/]+\/(\S+), SignedHeaders=([^,]+), Signature=/.exec(authorization)!;
+  const [, region, service] = scope.split('/');
+  const toSign: Record<string, string> = {};
+  for (const name of signed.split(';')) {
+    toSign[name] = String(headers[name]);
+  }
+  const d = String(headers['x-amz-date']);
+  const signingDate = new Date(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 11)}:${d.slice(11, 13)}:${d.slice(13)}`);
+  const again = await new SignatureV4({ service, region, credentials, sha256: Sha256 }).sign(
+    { method: 'POST', protocol: 'http:', hostname: 'ignored', path: '/putMedia', query: {}, headers: toSign },
+    { signingDate },
+  );
+  expect(authorization).toBe(again.headers.authorization);
+}
+
+test('the PutMedia request is validly signed, session token included', async () => {
+  const run = await cli(['put-media', '--stream', 'front-door', '--quiet', fixture], undefined, { ...cliEnv(), AWS_SESSION_TOKEN: 'session-token' });
+  expect(run).toMatchObject({ code: 0 });
+  const { headers } = kvs.sessions[0];
+  expect(headers['x-amz-security-token']).toBe('session-token');
+  expect(String(headers.authorization)).toMatch(/SignedHeaders=[^,]*x-amz-security-token/);
+  await expectValidSignature(headers, { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'session-token' });
+});
+
+test('credentials, Region and endpoint from the shared config files (AWS_PROFILE), as the SDK reads them', async () => {
+  const config = path.join(dir, 'profile-config');
+  const credentials = path.join(dir, 'profile-credentials');
+  writeFileSync(config, `[profile camera]\nregion = eu-central-1\nendpoint_url = ${endpoint}\n`);
+  writeFileSync(credentials, '[camera]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret\n');
+  const env: NodeJS.ProcessEnv = { ...cliEnv(), AWS_PROFILE: 'camera', AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: credentials };
+  // the environment's keys are not used with AWS_PROFILE set (the SDK's chain skips them), nor are
+  // its Region and endpoint there to find
+  delete env.AWS_REGION;
+  delete env.AWS_ENDPOINT_URL_KINESIS_VIDEO;
+  const run = await cli(['put-media', '--stream', 'front-door', '--quiet', fixture], undefined, env);
+  expect(run).toMatchObject({ code: 0, stderr: '' });
+  expect(kvs.calls).toEqual(['POST /getDataEndpoint', 'POST /putMedia']);
+  const { headers } = kvs.sessions[0];
+  expect(String(headers.authorization)).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDPROFILE\/\d{8}\/eu-central-1\/kinesisvideo\/aws4_request/);
+  await expectValidSignature(headers, { accessKeyId: 'AKIDPROFILE', secretAccessKey: 'profile-secret' });
+});
+
+const hasMkfifo = spawnSync('mkfifo', ['--version']).status === 0;
+
+/** A named pipe the test writes as a live producer would. */
+function namedPipe(name: string): string {
+  const fifo = path.join(dir, name);
+  rmSync(fifo, { force: true });
+  expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+  return fifo;
+}
+
+/** Where the nth Cluster (from 0) of the fixture starts. */
+const clusterAt = (n: number) => {
+  let at = fixtureBytes.indexOf(CLUSTER_ID);
+  for (let k = 0; k < n; k++) {
+    at = fixtureBytes.indexOf(CLUSTER_ID, at + 4);
+  }
+  return at;
+};
+
+(hasMkfifo ? test : test.skip)('a named pipe as the file: read as the producer writes it, every fragment persisted', async () => {
+  const fifo = namedPipe('camera.fifo');
+  const running = cli(['put-media', '--stream', 'front-door', '--ack-timeout', '0.3', fifo]);
+  const writer = createWriteStream(fifo);
+  // two fragments, then a pause longer than --ack-timeout while nothing is due
+  writer.write(fixtureBytes.subarray(0, clusterAt(2) + 4));
+  await new Promise((r) => setTimeout(r, 500));
+  writer.end(fixtureBytes.subarray(clusterAt(2) + 4));
+  const run = await running;
+  expect(run.stderr).toContain(`done: ${fixtureBytes.length} bytes sent, 5 fragments persisted`);
+  expect(run.code).toBe(0);
+  expect(kvs.sessions[0].body.equals(fixtureBytes)).toBe(true);
+});
+
+(hasMkfifo ? test : test.skip)('a named pipe whose producer goes silent: an ERROR acknowledgement is still reported at once (exit 4)', async () => {
+  const fifo = namedPipe('silent.fifo');
+  kvs.errorId = 4006;
+  kvs.errorAfterFragments = 1;
+  const child = spawn(process.execPath, [CLI, 'put-media', '--stream', 'front-door', fifo], { env: cliEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const writer = createWriteStream(fifo);
+  // the second fragment starts (the service answers it with an ERROR), then the producer is silent:
+  // the CLI must not be blocked reading the pipe, but reading the acknowledgements
+  writer.write(fixtureBytes.subarray(0, clusterAt(1) + 20));
+  for (let waited = 0; !stderr.includes('error:') && waited < 5000; waited += 20) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const reported = stderr;
+  writer.end(); // (a read of the pipe still waiting in node's thread pool keeps the process until then)
+  expect(reported).toContain('error: ERROR 4006 INVALID_MKV_DATA: The data is not valid MKV. (fragment timecode 1000)');
+  expect(await exited).toBe(4);
 });

@@ -47,10 +47,21 @@ const EVENT_TYPES = new Set(['BUFFERING', 'RECEIVED', 'PERSISTED', 'ERROR', 'IDL
 const MAX_ACK_CHARS = 64 * 1024;
 export const cut = (text: string) => JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
 
+/** Outside an object: the next character that is not white space. */
+const OUTSIDE = /[^ \n\r\t]/g;
+/** Inside an object, outside its strings: the next brace or quote. */
+const IN_OBJECT = /[{}"]/g;
+/** Inside a string: the next quote or backslash. */
+const IN_STRING = /["\\]/g;
+
 /**
  * Splits the acknowledgement stream (JSON objects, one after the other, split anywhere across
  * chunks) as it arrives. What is not an acknowledgement is reported in `malformed` and skipped: the
  * parser resynchronises at the next `{` that starts an object outside any other.
+ *
+ * It runs on every chunk of the response while the body is being sent, mostly before V8 has
+ * optimised it, so it jumps (with a regular expression) from one character that matters to the
+ * next, rather than stepping through every character.
  */
 export class AckParser {
   private buffer = '';
@@ -65,37 +76,66 @@ export class AckParser {
     const malformed: string[] = [];
     this.buffer += text;
     const b = this.buffer;
+    const n = b.length;
     let start = this.depth > 0 ? 0 : -1;
-    for (let i = this.pos; i < b.length; i++) {
-      const c = b.charCodeAt(i);
+    let i = this.pos;
+    while (i < n) {
       if (this.depth === 0) {
-        if (c === 0x7b /* { */) {
+        OUTSIDE.lastIndex = i;
+        const j = OUTSIDE.exec(b)?.index ?? n;
+        if (j > i && this.garbage) {
+          this.flushGarbage(malformed); // white space ends the garbage before it
+        }
+        if (j === n) {
+          break;
+        }
+        if (b.charCodeAt(j) === 0x7b /* { */) {
           this.flushGarbage(malformed);
           this.depth = 1;
-          start = i;
-        } else if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
-          if (this.garbage.length < 200) {
-            this.garbage += b[i];
-          }
-        } else if (this.garbage) {
-          this.flushGarbage(malformed);
+          start = j;
+        } else if (this.garbage.length < 200) {
+          this.garbage += b[j];
         }
+        i = j + 1;
         continue;
       }
+      // inside an object: the next character that changes the state (every other one only counts
+      // towards MAX_ACK_CHARS)
+      let j: number;
+      if (this.inString && this.escaped) {
+        j = i;
+      } else {
+        const next = this.inString ? IN_STRING : IN_OBJECT;
+        next.lastIndex = i;
+        j = next.exec(b)?.index ?? n;
+      }
+      const limit = start + MAX_ACK_CHARS;
+      if (limit < j && limit < n) {
+        // an ordinary character past the limit: too long to be an acknowledgement
+        malformed.push(this.tooLong(b, start));
+        start = -1;
+        i = limit + 1;
+        continue;
+      }
+      if (j === n) {
+        break;
+      }
+      const c = b.charCodeAt(j);
       if (this.inString) {
         if (this.escaped) {
           this.escaped = false;
         } else if (c === 0x5c /* \ */) {
           this.escaped = true;
-        } else if (c === 0x22 /* " */) {
-          this.inString = false;
+        } else {
+          this.inString = false; // a "
         }
-      } else if (c === 0x22) {
+      } else if (c === 0x22 /* " */) {
         this.inString = true;
-      } else if (c === 0x7b) {
+      } else if (c === 0x7b /* { */) {
         this.depth++;
-      } else if (c === 0x7d /* } */ && --this.depth === 0) {
-        const json = b.slice(start, i + 1);
+      } else if (--this.depth === 0) {
+        // the } that closes the object
+        const json = b.slice(start, j + 1);
         start = -1;
         const ack = toAck(json);
         if (ack) {
@@ -103,20 +143,27 @@ export class AckParser {
         } else {
           malformed.push(json);
         }
+        i = j + 1;
         continue;
       }
-      if (i - start >= MAX_ACK_CHARS) {
-        malformed.push(`${b.slice(start, start + 60)}... (more than ${MAX_ACK_CHARS} characters)`);
-        this.depth = 0;
-        this.inString = false;
-        this.escaped = false;
+      if (j >= limit) {
+        malformed.push(this.tooLong(b, start));
         start = -1;
       }
+      i = j + 1;
     }
     // keep only an object still open
     this.buffer = start >= 0 ? b.slice(start) : '';
     this.pos = this.buffer.length;
     return { acks, malformed };
+  }
+
+  /** An object longer than MAX_ACK_CHARS: reported, and the parser starts again outside any object. */
+  private tooLong(b: string, start: number): string {
+    this.depth = 0;
+    this.inString = false;
+    this.escaped = false;
+    return `${b.slice(start, start + 60)}... (more than ${MAX_ACK_CHARS} characters)`;
   }
 
   /** At the end of the response: what was left unfinished. */

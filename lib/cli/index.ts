@@ -179,7 +179,7 @@ export async function main(argv: string[]): Promise<number> {
     return command === undefined ? EXIT.USAGE : EXIT.OK;
   }
   if (command === 'follow') {
-    const { follow } = await import('./follow');
+    const { follow } = await import('./sdk');
     return follow(rest);
   }
   if (command !== 'put-media') {

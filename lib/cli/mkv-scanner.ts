@@ -4,11 +4,18 @@
  * that PutMedia acknowledges it with. Elements are skipped by their sizes (the frames inside a
  * Cluster are never looked at), so a byte pattern inside a frame cannot be mistaken for a Cluster.
  * Segments and Clusters are entered (their size may be unknown, as live muxers write them).
+ *
+ * It runs once per upload, mostly before V8 has optimised it, so it takes few steps: once a
+ * Cluster of known size has given its Timecode, the rest of it (its frames) is skipped whole; an
+ * element header that lies whole in the chunk is read in one step, with no allocation; only a
+ * header or Timecode split across chunks is read byte by byte.
  */
 
 const SEGMENT = 0x18538067;
 const CLUSTER = 0x1f43b675;
 const TIMECODE = 0xe7;
+/** The longest element header: a 4-byte id and an 8-byte size. */
+const MAX_HEADER = 12;
 
 export class MkvScanner {
   /** Fragments (Clusters) seen, in order. */
@@ -18,19 +25,26 @@ export class MkvScanner {
   /** Called with each Cluster's Timecode, once it has been read. */
   public onFragment?: (timecode: number) => void;
   private skip = 0;
-  private readonly header = Buffer.alloc(16);
+  /** A header split across chunks, as far as it has come. */
+  private readonly header = Buffer.alloc(MAX_HEADER);
   private headerLength = 0;
   /** Bytes still to read of a Cluster Timecode's value, and the value so far. */
   private timecodeBytes = 0;
   private timecode = 0;
+  /** Bytes pushed before the current chunk. */
   private offset = 0;
+  /** Where the current Cluster ends (stream offset), while its Timecode is still to come; else -1. */
+  private clusterEnd = -1;
+  /** The element header just read (set by readHeader). */
+  private id = 0;
+  private size: number | undefined = 0;
 
   public push(chunk: Buffer): void {
-    let i = 0;
     const n = chunk.length;
+    let i = 0;
     while (i < n && this.lost === undefined) {
       if (this.skip > 0) {
-        const step = Math.min(this.skip, n - i);
+        const step = this.skip < n - i ? this.skip : n - i;
         this.skip -= step;
         i += step;
         continue;
@@ -39,22 +53,42 @@ export class MkvScanner {
         this.timecode = this.timecode * 256 + chunk[i++];
         if (--this.timecodeBytes === 0) {
           this.onFragment?.(this.timecode);
+          // nothing else in the Cluster matters: its frames are skipped whole
+          const left = this.clusterEnd - (this.offset + i);
+          if (this.clusterEnd >= 0 && left > 0) {
+            this.skip = left;
+          }
+          this.clusterEnd = -1;
         }
         continue;
       }
-      // an element header: an id (1-4 bytes) and a size (1-8 bytes), perhaps split across chunks
-      this.header[this.headerLength++] = chunk[i++];
-      const parsed = this.parseHeader();
-      if (parsed === undefined) {
-        continue;
+      if (this.headerLength === 0 && n - i >= MAX_HEADER) {
+        // the whole header is in this chunk
+        const length = this.readHeader(chunk, i, MAX_HEADER);
+        if (length <= 0) {
+          break; // lost
+        }
+        i += length;
+      } else {
+        // a header split across chunks: byte by byte
+        this.header[this.headerLength++] = chunk[i++];
+        const length = this.readHeader(this.header, 0, this.headerLength);
+        if (length < 0) {
+          break; // lost
+        }
+        if (length === 0) {
+          continue; // not complete yet
+        }
+        this.headerLength = 0;
       }
-      this.headerLength = 0;
-      const [id, size] = parsed;
+      const id = this.id;
+      const size = this.size;
       if (id === SEGMENT) {
         continue;
       }
       if (id === CLUSTER) {
         this.fragments++;
+        this.clusterEnd = size === undefined ? -1 : this.offset + i + size;
         continue;
       }
       if (size === undefined) {
@@ -71,36 +105,45 @@ export class MkvScanner {
     this.offset += n;
   }
 
-  /** [id, size (undefined: unknown)] once the header is complete, else undefined. */
-  private parseHeader(): [number, number | undefined] | undefined {
-    const h = this.header;
-    const idLength = vintLength(h[0]);
+  /**
+   * Reads the element header at `bytes[at]` (`available` bytes there) into `id` and `size`
+   * (undefined: unknown). Returns its length, 0 if more bytes are needed, -1 if the bytes cannot
+   * be an element header (the scanner is then lost).
+   */
+  private readHeader(bytes: Buffer, at: number, available: number): number {
+    const first = bytes[at];
+    const idLength = vintLength(first);
     if (idLength === 0 || idLength > 4) {
-      this.lose(`byte 0x${h[0].toString(16)} cannot start an element id`);
-      return undefined;
+      this.lose(`byte 0x${first.toString(16)} cannot start an element id`);
+      return -1;
     }
-    if (this.headerLength <= idLength) {
-      return undefined;
+    if (available <= idLength) {
+      return 0;
     }
-    const sizeLength = vintLength(h[idLength]);
+    const sizeFirst = bytes[at + idLength];
+    const sizeLength = vintLength(sizeFirst);
     if (sizeLength === 0) {
-      this.lose(`byte 0x${h[idLength].toString(16)} cannot start an element size`);
-      return undefined;
+      this.lose(`byte 0x${sizeFirst.toString(16)} cannot start an element size`);
+      return -1;
     }
-    if (this.headerLength < idLength + sizeLength) {
-      return undefined;
+    if (available < idLength + sizeLength) {
+      return 0;
     }
-    let id = 0;
-    for (let k = 0; k < idLength; k++) {
-      id = id * 256 + h[k];
+    let id = first;
+    for (let k = 1; k < idLength; k++) {
+      id = id * 256 + bytes[at + k];
     }
-    let size = h[idLength] & (0xff >> sizeLength);
-    let allOnes = size === 0xff >> sizeLength;
+    const mask = 0xff >> sizeLength;
+    let size = sizeFirst & mask;
+    let allOnes = size === mask;
     for (let k = 1; k < sizeLength; k++) {
-      size = size * 256 + h[idLength + k];
-      allOnes = allOnes && h[idLength + k] === 0xff;
+      const b = bytes[at + idLength + k];
+      size = size * 256 + b;
+      allOnes = allOnes && b === 0xff;
     }
-    return [id, allOnes ? undefined : size];
+    this.id = id;
+    this.size = allOnes ? undefined : size;
+    return idLength + sizeLength;
   }
 
   private lose(reason: string): void {

@@ -3,12 +3,10 @@
  * the file), the acknowledgements read as they come, and the outcome: every fragment (MKV Cluster,
  * by its timecode) PERSISTED, or the exit code that says why not.
  */
-import { open } from 'node:fs/promises';
-import { ClientRequest, IncomingMessage, request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { close, fstat, open, read, readSync } from 'node:fs';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { connect as netConnect, isIP, Socket } from 'node:net';
-import { Readable } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
+import type { Readable } from 'node:stream';
 import { EXIT, PutMediaError } from './exit';
 import { Ack, AckParser, cut, describeAck } from './acks';
 import { MkvScanner } from './mkv-scanner';
@@ -76,19 +74,21 @@ export class Upload {
     };
   }
 
-  public run(): Promise<Progress> {
+  public async run(): Promise<Progress> {
+    // TLS is loaded only for an https endpoint
+    const https = this.url.protocol === 'https:';
+    const { request: send } = https ? await import('node:https') : await import('node:http');
+    const tlsConnect = https ? (await import('node:tls')).connect : undefined;
     return new Promise<Progress>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
-      const https = this.url.protocol === 'https:';
       const port = Number(this.url.port || (https ? 443 : 80));
       const host = this.url.hostname;
-      const send = https ? httpsRequest : httpRequest;
       this.req = send(this.url, {
         method: 'POST',
         headers: this.headers,
         createConnection: () => {
-          const socket = https
+          const socket = tlsConnect
             ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ALPNProtocols: ['http/1.1'] })
             : netConnect({ host, port });
           this.keepReadingAfterWriteError(socket);
@@ -136,25 +136,35 @@ export class Upload {
   private async pump(): Promise<void> {
     const { file, input } = this.options;
     if (file !== undefined) {
-      const handle = await open(file, 'r');
+      // node:fs callbacks rather than node:fs/promises, which would be one more module to load
+      const fd = await new Promise<number>((resolve, reject) => open(file, 'r', (error, f) => (error ? reject(error) : resolve(f))));
       try {
+        // a regular file is read synchronously: a read from the page cache costs less than the
+        // thread pool round trip it would take; anything else (a FIFO, a device) may block, and is
+        // read asynchronously so that acknowledgements and the --ack-timeout are still seen
+        const regular = await new Promise<boolean>((resolve, reject) => fstat(fd, (error, stats) => (error ? reject(error) : resolve(stats.isFile()))));
         const buffers = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(CHUNK_BYTES));
         const inFlight: Array<Promise<void> | undefined> = [];
         for (let n = 0; ; n++) {
           const slot = n % BUFFERS;
-          await Promise.race([inFlight[slot], this.aborted]);
+          if (inFlight[slot]) {
+            await Promise.race([inFlight[slot], this.aborted]);
+          }
           if (this.stopped()) {
             return;
           }
-          const { bytesRead } = await handle.read(buffers[slot], 0, CHUNK_BYTES, null);
+          const buffer = buffers[slot];
+          const bytesRead = regular
+            ? readSync(fd, buffer, 0, CHUNK_BYTES, null)
+            : await new Promise<number>((resolve, reject) => read(fd, buffer, 0, CHUNK_BYTES, null, (error, bytes) => (error ? reject(error) : resolve(bytes))));
           if (bytesRead === 0 || this.stopped()) {
             break;
           }
-          inFlight[slot] = this.write(buffers[slot].subarray(0, bytesRead));
+          inFlight[slot] = this.write(bytesRead === CHUNK_BYTES ? buffer : buffer.subarray(0, bytesRead));
         }
         await Promise.race([Promise.all(inFlight), this.aborted]);
       } finally {
-        await handle.close();
+        close(fd, () => undefined);
       }
     } else if (input) {
       const inFlight: Array<Promise<void>> = [];
@@ -180,13 +190,16 @@ export class Upload {
 
   /** Resolves once the chunk is handed to the socket (its buffer may then be reused). */
   private write(chunk: Buffer): Promise<void> {
+    // handed to the socket first, so that the kernel sends it while the chunk is scanned (a write
+    // callback never runs before this returns, nor does an acknowledgement)
+    const written = new Promise<void>((resolve) => {
+      this.req.write(chunk, () => resolve());
+    });
     this.scanner.push(chunk);
     this.progress.bytesSent += chunk.length;
     this.idle?.refresh();
     this.options.onProgress?.(this.progress);
-    return new Promise<void>((resolve) => {
-      this.req.write(chunk, () => resolve());
-    });
+    return written;
   }
 
   private onResponse(res: IncomingMessage): void {
