@@ -10,17 +10,18 @@ import { rootStack } from './stacks';
 const SAMPLER_ID = 'cdk-face-stream-pipeline.FrameSampler';
 const BUDGET_ID = 'cdk-face-stream-pipeline.RekognitionBudget';
 
-/** A table for the Rekognition budget rows that a hub's sites share, in the hub's stack. */
-function budgetTable(stack: Stack): dynamodb.Table {
-  const table = new dynamodb.Table(stack, BUDGET_ID, {
+/**
+ * A table of the sampler's short-lived rows (key `pk`, on demand, encrypted, deleted with the stack):
+ * nothing in it outlives a minute of live video, so point-in-time recovery is acknowledged off.
+ */
+function samplerTable(scope: Construct, id: string, holds: string): dynamodb.Table {
+  const table = new dynamodb.Table(scope, id, {
     partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     encryption: dynamodb.TableEncryption.AWS_MANAGED,
     removalPolicy: RemovalPolicy.DESTROY,
   });
-  Validations.of(table).acknowledge(
-    ack('AwsSolutions-DDB3', 'the Rekognition call budget is a token bucket refilled every second: nothing to recover to a point in time'),
-  );
+  Validations.of(table).acknowledge(ack('AwsSolutions-DDB3', `${holds}: nothing to recover to a point in time`));
   return table;
 }
 
@@ -48,7 +49,7 @@ export class FrameSamplerResources extends Construct {
     let budget: dynamodb.ITable | undefined;
     if (home !== stack) {
       const hubSampler = home.node.tryFindChild(SAMPLER_ID) as FrameSamplerResources | undefined;
-      budget = hubSampler?.table ?? (home.node.tryFindChild(BUDGET_ID) as dynamodb.Table | undefined) ?? budgetTable(home);
+      budget = hubSampler?.table ?? (home.node.tryFindChild(BUDGET_ID) as dynamodb.Table | undefined) ?? samplerTable(home, BUDGET_ID, 'the Rekognition call budget is a token bucket refilled every second');
     } else {
       budget = stack.node.tryFindChild(BUDGET_ID) as dynamodb.Table | undefined;
     }
@@ -67,15 +68,7 @@ export class FrameSamplerResources extends Construct {
   private constructor(scope: Construct, id: string, budget?: dynamodb.ITable) {
     super(scope, id);
     const stack = Stack.of(this);
-    this.table = new dynamodb.Table(this, 'State', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    Validations.of(this.table).acknowledge(
-      ack('AwsSolutions-DDB3', 'the sampler state (positions, leases, tracked faces, call budget) is rebuilt from live video within a minute: nothing to recover to a point in time'),
-    );
+    this.table = samplerTable(this, 'State', 'the sampler state (positions, leases, tracked faces, call budget) is rebuilt from live video within a minute');
     this.sampler = handlerFunction(this, 'Sampler', {
       asset: 'frame-sampler',
       description: 'samples frames of the cameras on the frame-sampling engine and searches their faces',
