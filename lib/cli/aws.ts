@@ -61,6 +61,20 @@ export async function resolveSettings(regionFlag: string | undefined): Promise<A
     region: regionFlag ?? (async () => env.AWS_REGION!),
     useFipsEndpoint: flag('AWS_USE_FIPS_ENDPOINT') ?? false,
   });
+  return settingsOf(resolved, async () => {
+    const endpoint = flag('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS') ? undefined : env.AWS_ENDPOINT_URL_KINESIS_VIDEO || env.AWS_ENDPOINT_URL || undefined;
+    return { useDualstackEndpoint: flag('AWS_USE_DUALSTACK_ENDPOINT') ?? false, ...(endpoint !== undefined ? { configuredEndpoint: endpoint } : {}) };
+  });
+}
+
+/**
+ * The settings from a resolved Region config (the environment's, or the shared config files'):
+ * undefined when the Region cannot be resolved or is empty; the other settings read only then.
+ */
+export async function settingsOf(
+  resolved: { region(): Promise<string>; useFipsEndpoint(): Promise<boolean> },
+  rest: () => Promise<Pick<AwsSettings, 'useDualstackEndpoint' | 'configuredEndpoint'>>,
+): Promise<AwsSettings | undefined> {
   let region: string;
   try {
     region = await resolved.region();
@@ -70,13 +84,8 @@ export async function resolveSettings(regionFlag: string | undefined): Promise<A
   if (!region) {
     return undefined;
   }
-  const endpoint = flag('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS') ? undefined : env.AWS_ENDPOINT_URL_KINESIS_VIDEO || env.AWS_ENDPOINT_URL || undefined;
-  return {
-    region,
-    useFipsEndpoint: await resolved.useFipsEndpoint(),
-    useDualstackEndpoint: flag('AWS_USE_DUALSTACK_ENDPOINT') ?? false,
-    ...(endpoint !== undefined ? { configuredEndpoint: endpoint } : {}),
-  };
+  const useFipsEndpoint = await resolved.useFipsEndpoint();
+  return { region, useFipsEndpoint, ...(await rest()) };
 }
 
 /** Whether the shared config or credentials file is there, found as the SDK finds them. */

@@ -16,7 +16,7 @@ import {
   resolveRegionConfig,
   SelectorType,
 } from '@smithy/core/config';
-import type { AwsSettings } from './aws';
+import { settingsOf, type AwsSettings } from './aws';
 
 export { partition };
 
@@ -33,21 +33,10 @@ export async function sharedConfigSettings(regionFlag: string | undefined): Prom
     region: regionFlag ?? loadConfig(NODE_REGION_CONFIG_OPTIONS, { ...NODE_REGION_CONFIG_FILE_OPTIONS }),
     useFipsEndpoint: loadConfig(NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS),
   });
-  let region: string;
-  try {
-    region = await resolved.region();
-  } catch {
-    return undefined;
-  }
-  if (!region) {
-    return undefined;
-  }
-  return {
-    region,
-    useFipsEndpoint: await resolved.useFipsEndpoint(),
+  return settingsOf(resolved, async () => ({
     useDualstackEndpoint: await loadConfig(NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS)(),
     configuredEndpoint: await configuredEndpoint(),
-  };
+  }));
 }
 
 /**
