@@ -19,8 +19,11 @@ const TIME = '/usr/bin/time';
 const CURL = '/usr/bin/curl';
 /** CLI_BUNDLE: another build of the CLI to measure (as in test/put-media-cli.test.ts). */
 const CLI = process.env.CLI_BUNDLE ?? path.join(root, 'assets', 'cli', 'index.js');
-/** Runs of each command per GNU time measurement. */
-const REPEAT = 5;
+/**
+ * Runs of each command per GNU time measurement: GNU time gives CPU in 10 ms steps, about one curl
+ * upload, so 20 runs make a step 0.5 ms a run (with 5, the step was 8% of curl's figure).
+ */
+const REPEAT = 20;
 
 interface Measure {
   /** MiB/s at the server. */
@@ -73,8 +76,8 @@ async function run(dir: string, kvs: FakeKinesisVideo, url: string): Promise<Row
     return median(rates);
   };
   /**
-   * A command run REPEAT times in a row under GNU time (whose CPU figures are in 10 ms steps: one
-   * curl upload takes about that): CPU per run, peak RSS, and the throughput the server saw.
+   * A command run REPEAT times in a row under GNU time: CPU per run, peak RSS, and the throughput
+   * the server saw.
    */
   const timed = async (command: string[]): Promise<Measure> => {
     const out = path.join(dir, 'time.txt');

@@ -60,12 +60,17 @@ for (const { name, entry } of entries.filter((e) => wanted.length === 0 || wante
   }
   const tmpdir = `${outdir}.tmp-${process.pid}`;
   rmSync(tmpdir, { recursive: true, force: true });
-  // The CLI is two files: index.js uploads with no SDK code at all; sdk.js (the credential chain,
-  // the config files, `follow`) loads only when the environment alone does not settle them, so a
-  // plain upload does not parse half a megabyte it never runs.
+  // The CLI is three files: index.js uploads with no SDK code at all; shared-config.js (the SDK's
+  // readers of the shared config files, and its partitions table) and sdk.js (the credential chain,
+  // `follow`) load only when the environment alone does not settle what they read, so a plain
+  // upload does not parse code it never runs.
   const files =
     name === 'cli'
-      ? { entryPoints: { index: entry, sdk: join(root, 'lib', 'cli', 'sdk.ts') }, outdir: tmpdir, external: ['./sdk'] }
+      ? {
+          entryPoints: { index: entry, sdk: join(root, 'lib', 'cli', 'sdk.ts'), 'shared-config': join(root, 'lib', 'cli', 'shared-config.ts') },
+          outdir: tmpdir,
+          external: ['./sdk', './shared-config'],
+        }
       : { entryPoints: [entry], outfile: join(tmpdir, 'index.js') };
   const result = await build({ ...files, metafile: true, ...handlerBuildOptions });
   // esbuild names inputs relative to the working directory; the stamp keeps them relative to the root

@@ -103,6 +103,28 @@ test('streams a file: the server receives exactly its bytes, signed, with the Pu
   expect(run.stderr).toContain(`done: ${fixtureBytes.length} bytes sent, 5 fragments persisted`);
 });
 
+test('with the Region, credentials and endpoint in the environment and no shared config file, it loads none of the SDK\'s configuration code', async () => {
+  // a preload records every module the CLI requires: the SDK's shared-file readers are the bundle
+  // file ./shared-config and need node:fs/promises, its credential chain is the bundle file ./sdk
+  const log = path.join(dir, 'requires.txt');
+  const hook = path.join(dir, 'record-requires.js');
+  writeFileSync(hook, [
+    "const Module = require('node:module');",
+    "const fs = require('node:fs');",
+    'const seen = new Set();',
+    'const load = Module._load;',
+    'Module._load = function (request, ...rest) { seen.add(request); return load.call(this, request, ...rest); };',
+    `process.on('exit', () => fs.writeFileSync(${JSON.stringify(log)}, [...seen].join('\\n')));`,
+  ].join('\n'));
+  const run = await cli(['put-media', '--stream', 'front-door', '--quiet', fixture], undefined, { ...cliEnv(), NODE_OPTIONS: `--require ${hook}` });
+  expect(run).toMatchObject({ code: 0 });
+  const required = readFileSync(log, 'utf8').split('\n');
+  expect(required).toContain('node:http');
+  expect(required).not.toContain('node:fs/promises');
+  expect(required).not.toContain('./shared-config');
+  expect(required).not.toContain('./sdk');
+});
+
 test('streams standard input, and addresses the stream by ARN', async () => {
   const arn = 'arn:aws:kinesisvideo:eu-west-1:123456789012:stream/front-door/1700000000000';
   const run = await cli(['put-media', '--stream', arn, '--timecode-type', 'absolute', '-'], fixtureBytes);

@@ -22,9 +22,9 @@
 import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, sep } from 'node:path';
-import { booleanSelector, resolveRegionConfig, SelectorType } from '@smithy/core/config';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { IncomingMessage } from 'node:http';
+import { envBoolean, regionConfig } from './region';
 import { signedHeaders } from './sigv4';
 
 const SIGNING_NAME = 'kinesisvideo';
@@ -52,15 +52,12 @@ export async function resolveSettings(regionFlag: string | undefined): Promise<A
   // default where the variable is not set or not valid
   const flag = (name: string): boolean | undefined => {
     try {
-      return booleanSelector(env, name, SelectorType.ENV);
+      return envBoolean(env, name);
     } catch {
       return undefined;
     }
   };
-  const resolved = resolveRegionConfig({
-    region: regionFlag ?? (async () => env.AWS_REGION!),
-    useFipsEndpoint: flag('AWS_USE_FIPS_ENDPOINT') ?? false,
-  });
+  const resolved = regionConfig(regionFlag ?? (() => env.AWS_REGION!), flag('AWS_USE_FIPS_ENDPOINT') ?? false);
   return settingsOf(resolved, async () => {
     const endpoint = flag('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS') ? undefined : env.AWS_ENDPOINT_URL_KINESIS_VIDEO || env.AWS_ENDPOINT_URL || undefined;
     return { useDualstackEndpoint: flag('AWS_USE_DUALSTACK_ENDPOINT') ?? false, ...(endpoint !== undefined ? { configuredEndpoint: endpoint } : {}) };
