@@ -62,8 +62,9 @@ for (const { name, entry } of entries.filter((e) => wanted.length === 0 || wante
   rmSync(tmpdir, { recursive: true, force: true });
   // The CLI is three files: index.js uploads with no SDK code at all; shared-config.js (the SDK's
   // readers of the shared config files, and its partitions table) and sdk.js (the credential chain,
-  // `follow`) load only when the environment alone does not settle what they read, so a plain
-  // upload does not parse code it never runs.
+  // `follow`) load only when the environment alone does not settle what they read (shared-config.js
+  // also for the partitions table when no endpoint is configured), so that a run does not parse
+  // code it never runs.
   const files =
     name === 'cli'
       ? {

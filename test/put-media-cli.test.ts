@@ -103,25 +103,50 @@ test('streams a file: the server receives exactly its bytes, signed, with the Pu
   expect(run.stderr).toContain(`done: ${fixtureBytes.length} bytes sent, 5 fragments persisted`);
 });
 
-test('with the Region, credentials and endpoint in the environment and no shared config file, it loads none of the SDK\'s configuration code', async () => {
-  // a preload records every module the CLI requires: the SDK's shared-file readers are the bundle
-  // file ./shared-config and need node:fs/promises, its credential chain is the bundle file ./sdk
+/**
+ * The modules a CLI run requires, recorded by a preload. With `stopAt`, the run ends (exit 99) when
+ * it first requires that module, before it would connect anywhere.
+ */
+async function requiresOf(args: string[], env: NodeJS.ProcessEnv, stopAt?: string): Promise<{ run: Run; required: string[] }> {
   const log = path.join(dir, 'requires.txt');
   const hook = path.join(dir, 'record-requires.js');
+  rmSync(log, { force: true });
   writeFileSync(hook, [
     "const Module = require('node:module');",
     "const fs = require('node:fs');",
     'const seen = new Set();',
     'const load = Module._load;',
-    'Module._load = function (request, ...rest) { seen.add(request); return load.call(this, request, ...rest); };',
+    `const stopAt = ${JSON.stringify(stopAt ?? null)};`,
+    'Module._load = function (request, ...rest) {',
+    '  seen.add(request);',
+    '  if (request === stopAt) process.exit(99);',
+    '  return load.call(this, request, ...rest);',
+    '};',
     `process.on('exit', () => fs.writeFileSync(${JSON.stringify(log)}, [...seen].join('\\n')));`,
   ].join('\n'));
-  const run = await cli(['put-media', '--stream', 'front-door', '--quiet', fixture], undefined, { ...cliEnv(), NODE_OPTIONS: `--require ${hook}` });
+  const run = await cli(args, undefined, { ...env, NODE_OPTIONS: `--require ${hook}` });
+  return { run, required: readFileSync(log, 'utf8').split('\n') };
+}
+
+// the SDK's shared-file readers and partitions table are the bundle file ./shared-config (with
+// node:fs/promises); its credential chain is the bundle file ./sdk
+test('with the Region, credentials and endpoint in the environment and no shared config file, it loads none of the SDK\'s code', async () => {
+  const { run, required } = await requiresOf(['put-media', '--stream', 'front-door', '--quiet', fixture], cliEnv());
   expect(run).toMatchObject({ code: 0 });
-  const required = readFileSync(log, 'utf8').split('\n');
   expect(required).toContain('node:http');
-  expect(required).not.toContain('node:fs/promises');
-  expect(required).not.toContain('./shared-config');
+  for (const heavy of ['./shared-config', './sdk', 'node:fs/promises']) {
+    expect(required).not.toContain(heavy);
+  }
+});
+
+test('against AWS, with the Region and credentials in the environment, it loads the SDK\'s partitions table and not its credential chain', async () => {
+  const env = cliEnv();
+  delete env.AWS_ENDPOINT_URL_KINESIS_VIDEO;
+  // stopped where it would first connect to AWS (https), once the endpoint is known: the endpoint
+  // comes from the SDK's partitions table, which is in ./shared-config
+  const { run, required } = await requiresOf(['put-media', '--stream', 'front-door', '--quiet', fixture], env, 'node:https');
+  expect(run.code).toBe(99);
+  expect(required).toContain('./shared-config');
   expect(required).not.toContain('./sdk');
 });
 
