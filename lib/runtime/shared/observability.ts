@@ -1,21 +1,18 @@
 /**
  * One logging and metrics style for every handler: Powertools for AWS Lambda's Logger (JSON lines
- * with the Lambda request id once `begin(context)` ran) and Metrics (CloudWatch embedded metric
- * format in the log, so no cloudwatch:PutMetricData, whose resource can only be "*").
- * Created once per container. Never log secrets or image bytes.
+ * with the Lambda request id once `begin(context)` ran; shared/logging.ts) and Metrics (CloudWatch
+ * embedded metric format in the log, so no cloudwatch:PutMetricData, whose resource can only be
+ * "*"). A handler that publishes no metric uses shared/logging.ts alone. Created once per
+ * container. Never log secrets or image bytes.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { Context } from 'aws-lambda';
+import { logging, Logging } from './logging';
 
 /** The namespace of every metric this library publishes. */
 export const METRICS_NAMESPACE = 'FaceStreamPipeline';
 
-export interface Observability {
-  readonly logger: Logger;
+export interface Observability extends Logging {
   readonly metrics: Metrics;
-  /** Call first in every invocation: puts the request id (and function name) on every log line. */
-  begin(context?: Context): void;
 }
 
 /**
@@ -23,15 +20,6 @@ export interface Observability {
  * dimension of metrics (the consumer uses its consumer id, so that pipelines are told apart)
  */
 export function observability(service: string): Observability {
-  const logger = new Logger({ serviceName: service });
   const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE, serviceName: service });
-  return {
-    logger,
-    metrics,
-    begin(context?: Context) {
-      if (context) {
-        logger.addContext(context);
-      }
-    },
-  };
+  return { ...logging(service), metrics };
 }

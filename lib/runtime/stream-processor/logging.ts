@@ -1,4 +1,7 @@
-/** The handler's Powertools logger, created once per container (see shared/observability.ts). */
-import { observability } from '../shared/observability';
+/**
+ * The handler's Powertools logger, created once per container (see shared/logging.ts). The custom
+ * resource publishes no metric: the processors' health metrics come from the health check.
+ */
+import { logging } from '../shared/logging';
 
-export const { logger, begin } = observability('stream-processor');
+export const { logger, begin } = logging('stream-processor');
