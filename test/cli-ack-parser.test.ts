@@ -2,7 +2,7 @@
  * The PutMedia acknowledgement stream parser (lib/cli/put-media.ts), at every split: JSON objects
  * back to back, cut anywhere across chunks, garbage in between.
  */
-import { AckParser } from '../lib/cli/put-media';
+import { Ack, AckParser } from '../lib/cli/put-media';
 
 const stream = '{"EventType":"BUFFERING","FragmentTimecode":0}{"EventType":"RECEIVED","FragmentTimecode":0,"FragmentNumber":"91"}'
   + ' }{"EventType":"PERSISTED","FragmentTimecode":0,"FragmentNumber":"91","Note":"a \\"}\\" in a string"}\n'
@@ -98,6 +98,22 @@ function referenceParse(stream: string, maxChars: number): { acks: string[]; mal
 }
 
 /** A deterministic pseudo-random generator (a linear congruential one), so failures reproduce. */
+/** The stream pushed to a new parser in pieces (`cut` gives where each piece ends), then ended. */
+function parseInPieces(stream: string, cut: (at: number) => number): { acks: Ack[]; malformed: string[] } {
+  const parser = new AckParser();
+  const acks: Ack[] = [];
+  const malformed: string[] = [];
+  for (let at = 0; at < stream.length;) {
+    const next = Math.min(stream.length, cut(at));
+    const out = parser.push(stream.slice(at, next));
+    acks.push(...out.acks);
+    malformed.push(...out.malformed);
+    at = next;
+  }
+  malformed.push(...parser.end());
+  return { acks, malformed };
+}
+
 function random(seed: number): () => number {
   let s = seed;
   return () => {
@@ -125,17 +141,9 @@ test.each(Array.from({ length: 40 }, (_, seed) => seed))('random streams, cut at
     stream += '{"EventType":"PERSISTED"'; // left open
   }
   const expected = referenceParse(stream, 64 * 1024);
-  const parser = new AckParser();
-  const acks: string[] = [];
-  const malformed: string[] = [];
-  for (let at = 0; at < stream.length;) {
-    const next = Math.min(stream.length, at + 1 + Math.floor(rnd() * 40));
-    const out = parser.push(stream.slice(at, next));
-    acks.push(...out.acks.map((a) => JSON.stringify(a)));
-    malformed.push(...out.malformed);
-    at = next;
-  }
-  malformed.push(...parser.end());
+  const parsed = parseInPieces(stream, (at) => at + 1 + Math.floor(rnd() * 40));
+  const acks = parsed.acks.map((a) => JSON.stringify(a));
+  const malformed = parsed.malformed;
   expect({ acks, malformed }).toEqual({ acks: expected.acks.map((a) => JSON.stringify(JSON.parse(a))), malformed: expected.malformed });
 });
 
@@ -144,15 +152,9 @@ test('an object longer than 64 KiB is reported and the acknowledgements after it
   const stream = `${long}{"EventType":"PERSISTED","FragmentTimecode":2}`;
   const expected = referenceParse(stream, 64 * 1024);
   for (const size of [1000, 4096, 65536, stream.length]) {
-    const parser = new AckParser();
-    const acks: number[] = [];
-    const malformed: string[] = [];
-    for (let at = 0; at < stream.length; at += size) {
-      const out = parser.push(stream.slice(at, at + size));
-      acks.push(...out.acks.map((a) => a.FragmentTimecode!));
-      malformed.push(...out.malformed);
-    }
-    malformed.push(...parser.end());
+    const parsed = parseInPieces(stream, (at) => at + size);
+    const acks = parsed.acks.map((a) => a.FragmentTimecode!);
+    const malformed = parsed.malformed;
     expect({ size, acks, malformed }).toEqual({ size, acks: [2], malformed: expected.malformed });
   }
   expect(expected.malformed[0]).toMatch(/^\{"EventType":"PERSISTED".*\.\.\. \(more than 65536 characters\)$/);
@@ -165,15 +167,9 @@ test('after an object too long, the parser starts again at the very next charact
   const expected = referenceParse(stream, 64 * 1024);
   expect(expected.acks).toEqual(['{"EventType":"PERSISTED","FragmentTimecode":3}']);
   for (const size of [1, 7, 4096, stream.length]) {
-    const parser = new AckParser();
-    const acks: string[] = [];
-    const malformed: string[] = [];
-    for (let at = 0; at < stream.length; at += size) {
-      const out = parser.push(stream.slice(at, at + size));
-      acks.push(...out.acks.map((a) => JSON.stringify(a)));
-      malformed.push(...out.malformed);
-    }
-    malformed.push(...parser.end());
+    const parsed = parseInPieces(stream, (at) => at + size);
+    const acks = parsed.acks.map((a) => JSON.stringify(a));
+    const malformed = parsed.malformed;
     expect({ size, acks, malformed }).toEqual({ size, ...expected });
   }
 });

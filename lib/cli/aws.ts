@@ -14,7 +14,8 @@
  * What the environment alone decides (no shared config file, a Region given by --region or
  * AWS_REGION, the keys in the environment) needs no SDK code, but for the partitions table when
  * no endpoint is configured; the rest is the SDK's own code, loaded only then: its shared config
- * file reader and partitions table (lib/cli/shared-config.ts), its credential chain (lib/cli/sdk.ts). test/cli-aws.test.ts checks both against a KinesisVideoClient.
+ * file reader and partitions table (lib/cli/shared-config.ts), its credential chain
+ * (lib/cli/sdk.ts). test/cli-aws.test.ts checks both against a KinesisVideoClient.
  * GetDataEndpoint is one small SigV4-signed request (lib/cli/sigv4.ts), retried as the SDK's
  * standard mode retries (3 attempts or AWS_MAX_ATTEMPTS; network errors, 5xx and throttling;
  * jittered exponential backoff).

@@ -39,7 +39,7 @@ export function signedHeaders(input: SigningInput): Record<string, string> {
     headers['x-amz-security-token'] = credentials.sessionToken;
   }
   const given = Object.keys(headers).find((name) => name.toLowerCase() === 'x-amz-content-sha256');
-  const payloadHash = given !== undefined ? headers[given] : hex(sha256(input.body ?? ''));
+  const payloadHash = given !== undefined ? headers[given] : sha256(input.body ?? '').toString('hex');
   if (given === undefined) {
     headers['x-amz-content-sha256'] = payloadHash;
   }
@@ -61,12 +61,12 @@ export function signedHeaders(input: SigningInput): Record<string, string> {
     names.join(';'),
     payloadHash,
   ].join('\n');
-  const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${hex(sha256(canonicalRequest))}`;
+  const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${sha256(canonicalRequest).toString('hex')}`;
   let key = sha256(shortDate, `AWS4${credentials.secretAccessKey}`);
   for (const part of [region, service, 'aws4_request']) {
     key = sha256(part, key);
   }
-  headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${hex(sha256(stringToSign, key))}`;
+  headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${sha256(stringToSign, key).toString('hex')}`;
   return headers;
 }
 
@@ -88,13 +88,9 @@ function canonicalPath(path: string): string {
 }
 
 /** SHA-256 of `data`, or its HMAC with `key`. */
-function sha256(data: string, key?: string | Uint8Array): Uint8Array {
+function sha256(data: string, key?: string | Uint8Array): Buffer {
   // loaded at the first signature, so that --help and --version do without it
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const crypto = require('node:crypto') as typeof import('node:crypto');
   return key === undefined ? crypto.createHash('sha256').update(data).digest() : crypto.createHmac('sha256', key).update(data).digest();
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
