@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the tools the tests use that npm does not bring: Debian packages (scripts/apt-packages.txt)
+# and a Python virtual environment in .venv (requirements-dev.txt, pinned). `npm test` runs it first,
+# so `npm ci && npm test` sets up a fresh machine; on a machine that has everything it only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: one a line, '#' starts a comment. Installed only where missing.
+missing=()
+while read -r pkg _; do
+  [ -n "$pkg" ] || continue
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done < <(sed 's/#.*//' scripts/apt-packages.txt)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup-tools: installing Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Python: Debian's interpreter, so that Debian's python3-* packages (python3-opencv) load in the venv too.
+want=$(sha256sum requirements-dev.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$want" ]; then
+  echo "setup-tools: creating .venv from requirements-dev.txt"
+  rm -rf .venv
+  /usr/bin/python3 -m venv --system-site-packages .venv
+  if grep -qv '^\s*\(#\|$\)' requirements-dev.txt; then
+    .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  fi
+  echo "$want" > .venv/.requirements.sha256
+fi
