@@ -14,7 +14,8 @@
  */
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { errorName, isRetryable } from '../shared/retry';
+import { batchBy } from '../shared/batching';
+import { errorName, isRetryable } from '../shared/errors';
 import { cameraOf } from './cameras';
 import { logger, sqs } from './clients';
 import { config } from './config';
@@ -90,22 +91,7 @@ interface Message {
 
 /** Batches of at most 10 messages and `max` bytes in all. */
 export function batchesOf(messages: Message[], max: number): Message[][] {
-  const batches: Message[][] = [];
-  let current: Message[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    if (current.length === MAX_BATCH_ENTRIES || (current.length > 0 && bytes + m.bytes > max)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(m);
-    bytes += m.bytes;
-  }
-  if (current.length > 0) {
-    batches.push(current);
-  }
-  return batches;
+  return batchBy(messages, { maxCount: MAX_BATCH_ENTRIES, maxBytes: max, sizeOf: (m) => m.bytes });
 }
 
 /** Sends the letters; adds the records that met a transient failure to `failed`. */

@@ -31,7 +31,10 @@
  */
 import { BatchWriteItemCommand, ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { FaceEvent } from '../face-records/parser';
-import { backoff, errorName, retryOptionsFromEnv, type RetryOptions } from '../shared/retry';
+import { retryFailedEntries, batchBy } from '../shared/batching';
+import { errorName, isConditionFailure } from '../shared/errors';
+import { type Lease, leaseConditions, leaseLive, storedUntil } from '../shared/lease';
+import { retryOptionsFromEnv, type RetryOptions } from '../shared/retry';
 import { dynamodb, logger } from './clients';
 import { CLAIM_TTL_SECONDS, config, MAX_FRAME_AHEAD_SECONDS } from './config';
 import { publishSightings } from './events';
@@ -51,11 +54,11 @@ export function windowTime(sighting: Sighting): number {
   return Math.min(frame, latest);
 }
 
-/** The claim of one invocation: its owner token and when its lease ends (epoch seconds). */
-export interface Lease {
-  readonly owner: string;
-  readonly until: number;
-}
+/**
+ * The claim's lease (shared/lease.ts) over `claimedBy` and `leaseUntil`, stored in epoch seconds
+ * as the table's items always were.
+ */
+const LEASE = leaseConditions({ owner: 'claimedBy', until: 'leaseUntil' }, 'seconds');
 
 interface Window {
   readonly start: number;
@@ -74,14 +77,15 @@ type ClaimResult =
 
 const CLAIM_CONDITION = [
   'attribute_not_exists(pk)',
-  '(windowEnds <= :t AND (delivered = :yes OR leaseUntil <= :now OR claimedBy = :me))',
-  '(eventId = :id AND delivered = :no AND (claimedBy = :me OR leaseUntil <= :now))',
+  `(windowEnds <= :t AND (delivered = :yes OR ${LEASE.take.expression}))`,
+  `(eventId = :id AND delivered = :no AND ${LEASE.take.expression})`,
 ].join(' OR ');
 
 const n = (value: number): AttributeValue => ({ N: String(value) });
 
 async function claim(key: string, sighting: Sighting, t: number, lease: Lease): Promise<ClaimResult> {
-  const now = Date.now() / 1000;
+  const nowMs = Date.now();
+  const now = nowMs / 1000;
   const end = t + config.dedupeWindowSeconds;
   const eventId = sighting.event.id;
   const item: Item = {
@@ -90,7 +94,7 @@ async function claim(key: string, sighting: Sighting, t: number, lease: Lease): 
     windowEnds: n(end),
     eventId: { S: eventId },
     claimedBy: { S: lease.owner },
-    leaseUntil: n(lease.until),
+    leaseUntil: n(storedUntil(lease, 'seconds')),
     delivered: { BOOL: false },
     expiresAt: n(Math.ceil(Math.max(end, now) + CLAIM_TTL_SECONDS)),
   };
@@ -102,9 +106,8 @@ async function claim(key: string, sighting: Sighting, t: number, lease: Lease): 
         ConditionExpression: CLAIM_CONDITION,
         ExpressionAttributeValues: {
           ':t': n(t),
-          ':now': n(now),
+          ...LEASE.take.values(lease, nowMs),
           ':id': { S: eventId },
-          ':me': { S: lease.owner },
           ':yes': { BOOL: true },
           ':no': { BOOL: false },
         },
@@ -113,7 +116,7 @@ async function claim(key: string, sighting: Sighting, t: number, lease: Lease): 
     );
     return { kind: 'claimed', window: { start: t, end, eventId, delivered: false }, item };
   } catch (error) {
-    if (errorName(error) !== 'ConditionalCheckFailedException') {
+    if (!isConditionFailure(error)) {
       return { kind: 'error', error };
     }
     return judge((error as ConditionalCheckFailedException).Item, eventId, t);
@@ -143,8 +146,8 @@ async function settle(key: string, window: Window, lease: Lease, update: string,
         TableName: config.dedupeTable,
         Key: { pk: { S: key } },
         UpdateExpression: update,
-        ConditionExpression: 'eventId = :id AND claimedBy = :me',
-        ExpressionAttributeValues: { ...values, ':id': { S: window.eventId }, ':me': { S: lease.owner } },
+        ConditionExpression: `eventId = :id AND ${LEASE.held.expression}`,
+        ExpressionAttributeValues: { ...values, ':id': { S: window.eventId }, ...LEASE.held.values(lease) },
       }),
     );
   } catch (error) {
@@ -240,7 +243,7 @@ export async function publishOncePerWindow(sightings: Sighting[], outcome: Outco
     for (const { chain, sighting, window } of claimed) {
       if (undelivered.has(sighting)) {
         // let the retry claim it at once, and keep later windows of the key for after it
-        releases.push(settle(chain.key, window, lease, 'SET leaseUntil = :zero', { ':zero': n(0) }, 'release'));
+        releases.push(settle(chain.key, window, lease, LEASE.release.expression, LEASE.release.values(lease), 'release'));
         block(chain, outcome);
       } else {
         chain.window = { ...window, delivered: true };
@@ -284,7 +287,7 @@ interface Mark {
   readonly item: Item;
 }
 
-const leaseLive = (lease: Lease) => Date.now() / 1000 < lease.until - LEASE_MARGIN_SECONDS;
+const live = (lease: Lease) => leaseLive(lease, LEASE_MARGIN_SECONDS * 1000);
 
 const markConditionally = (mark: Mark, lease: Lease) =>
   settle(mark.key, mark.window, lease, 'SET delivered = :yes', { ':yes': { BOOL: true } }, 'mark delivered');
@@ -294,45 +297,32 @@ async function markDelivered(marks: Mark[], lease: Lease): Promise<void> {
   if (marks.length === 0) {
     return;
   }
-  if (!leaseLive(lease)) {
+  if (!live(lease)) {
     await Promise.all(marks.map((mark) => markConditionally(mark, lease)));
     return;
   }
-  const chunks: Mark[][] = [];
-  for (let i = 0; i < marks.length; i += BATCH_WRITE_MAX) {
-    chunks.push(marks.slice(i, i + BATCH_WRITE_MAX));
-  }
-  await Promise.all(chunks.map((chunk) => putDelivered(chunk, lease)));
+  await Promise.all(batchBy(marks, { maxCount: BATCH_WRITE_MAX }).map((chunk) => putDelivered(chunk, lease)));
 }
 
 /** One chunk (at most 25 keys, each once) through BatchWriteItem, retrying unprocessed items. */
 async function putDelivered(chunk: Mark[], lease: Lease): Promise<void> {
   const byKey = new Map(chunk.map((mark) => [mark.key, mark]));
-  let pending: Mark[] = chunk;
-  // as a failed conditional mark: a replay of the record waits for the lease and sends once more
-  const unmarked = (error: string) => pending.forEach((mark) => logger.warn('could not mark delivered a sighting claim', { error, key: mark.key }));
-  for (let attempt = 1; ; attempt++) {
-    if (!leaseLive(lease)) {
-      // too late for a write without a condition: the rest is marked with one
-      await Promise.all(pending.map((mark) => markConditionally(mark, lease)));
-      return;
-    }
-    const requests: WriteRequest[] = pending.map((mark) => ({ PutRequest: { Item: { ...mark.item, delivered: { BOOL: true } } } }));
-    try {
+  const undelivered = await retryFailedEntries(
+    chunk,
+    async (pending) => {
+      const requests: WriteRequest[] = pending.map((mark) => ({ PutRequest: { Item: { ...mark.item, delivered: { BOOL: true } } } }));
       const response = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [config.dedupeTable]: requests } }));
       const unprocessed = response.UnprocessedItems?.[config.dedupeTable] ?? [];
-      pending = unprocessed.map((request) => byKey.get(request.PutRequest?.Item?.pk?.S ?? '')).filter((mark): mark is Mark => mark !== undefined);
-    } catch (error) {
-      unmarked(errorName(error));
-      return;
-    }
-    if (pending.length === 0) {
-      return;
-    }
-    if (attempt >= MARK_ATTEMPTS) {
-      unmarked('UnprocessedItems');
-      return;
-    }
-    await backoff(attempt, markRetry);
+      return unprocessed.map((request) => byKey.get(request.PutRequest?.Item?.pk?.S ?? '')).filter((mark): mark is Mark => mark !== undefined);
+    },
+    { attempts: MARK_ATTEMPTS, retry: markRetry, retryIf: () => false, proceed: () => live(lease) },
+  );
+  if (undelivered.reason === 'stopped') {
+    // too late for a write without a condition: the rest is marked with one
+    await Promise.all(undelivered.entries.map((mark) => markConditionally(mark, lease)));
+    return;
   }
+  // as a failed conditional mark: a replay of the record waits for the lease and sends once more
+  const error = undelivered.reason === 'error' ? errorName(undelivered.error) : 'UnprocessedItems';
+  undelivered.entries.forEach((mark) => logger.warn('could not mark delivered a sighting claim', { error, key: mark.key }));
 }

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { parseFaceRecord, RecordError } from '../face-records/parser';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { errorName } from '../shared/retry';
+import { errorName } from '../shared/errors';
 import { cameraOf } from './cameras';
 import { begin, logger, metrics } from './clients';
 import { config, DEFAULT_LEASE_SECONDS } from './config';
@@ -47,7 +47,7 @@ export async function handler(event: KinesisStreamEvent, context?: Context): Pro
   await sendDeadLetters(letters, outcome.failed);
   if (config.dedupeOn) {
     const remainingMs = context?.getRemainingTimeInMillis?.() ?? DEFAULT_LEASE_SECONDS * 1000;
-    await publishOncePerWindow(sightings, outcome, { owner: randomUUID(), until: (Date.now() + remainingMs) / 1000 });
+    await publishOncePerWindow(sightings, outcome, { owner: randomUUID(), untilMs: Date.now() + remainingMs });
   } else {
     await publishSightings(sightings, outcome);
   }

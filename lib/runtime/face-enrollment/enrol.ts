@@ -1,7 +1,8 @@
 /** An upload (a new current version of a key): claim, index, record, tag, finish. */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { FACE_DETAIL_TYPES } from '../shared/face-events';
-import { errorName } from '../shared/retry';
+import { errorName } from '../shared/errors';
+import { leaseHeld, leaseUntil, RELEASED } from '../shared/lease';
 import { logger, metrics } from './clients';
 import { LEASE_MARGIN_MS, MAX_IMAGE_BYTES } from './config';
 import { EnrollmentRejected, InProgress } from './errors';
@@ -49,7 +50,7 @@ async function claim(o: ObjectRef, item: MappingItem | undefined, externalImageI
     }
     return undefined;
   }
-  if (item && item.status === 'indexing' && item.leaseUntil > Date.now()) {
+  if (item && item.status === 'indexing' && leaseHeld(item.leaseUntil)) {
     const which = item.sequencer === o.sequencer ? pk : `an earlier upload of ${pk}`;
     throw new InProgress(`${which} is being enrolled by another invocation`);
   }
@@ -69,7 +70,7 @@ async function claim(o: ObjectRef, item: MappingItem | undefined, externalImageI
       faceIds: [],
       staleFaceIds: union(item?.staleFaceIds ?? [], replaced),
       pending,
-      leaseUntil: deadline + LEASE_MARGIN_MS,
+      leaseUntil: leaseUntil(deadline, LEASE_MARGIN_MS),
     },
     item?.rev ?? 0,
   );
@@ -78,14 +79,14 @@ async function claim(o: ObjectRef, item: MappingItem | undefined, externalImageI
 /** Hands the claim over to Lambda's retry of the event (else it would wait for the deadline). */
 async function release(claimed: MappingItem): Promise<void> {
   try {
-    await writeItem({ ...claimed, leaseUntil: 0 }, claimed.rev);
+    await writeItem({ ...claimed, leaseUntil: RELEASED }, claimed.rev);
   } catch (error) {
     logger.warn("could not release the claim; it ends with this invocation's deadline", { pk: claimed.pk, error: errorName(error) });
   }
 }
 
 function recordOf(o: ObjectRef, claimed: MappingItem, outcome: IndexOutcome): MappingItem {
-  const base = { ...claimed, leaseUntil: 0, code: undefined, reason: undefined };
+  const base = { ...claimed, leaseUntil: RELEASED, code: undefined, reason: undefined };
   if (outcome.kind === 'enrolled') {
     const detail = { ...detailBase(o), externalImageId: claimed.externalImageId, ...outcome.face };
     return { ...base, status: 'enrolled', faceIds: [outcome.face.faceId], pending: [...claimed.pending, pendingEvent(FACE_DETAIL_TYPES.FACE_ENROLLED, detail)] };

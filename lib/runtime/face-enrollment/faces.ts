@@ -1,6 +1,6 @@
 /** IndexFaces for a one-person enrolment picture, and DeleteFaces. */
 import { DeleteFacesCommand, IndexFacesCommand, IndexFacesCommandOutput } from '@aws-sdk/client-rekognition';
-import { errorName } from '../shared/retry';
+import { errorName } from '../shared/errors';
 import type { FaceEnrollmentFailureCode } from '../shared/face-events';
 import { rekognition } from './clients';
 import { config } from './config';

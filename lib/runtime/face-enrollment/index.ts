@@ -9,7 +9,7 @@
  * version, and makes retries finish what a failed attempt left instead of repeating or losing it.
  */
 import type { Context, S3Event } from 'aws-lambda';
-import { errorName } from '../shared/retry';
+import { errorName } from '../shared/errors';
 import { begin, logger, metrics } from './clients';
 import { DEFAULT_REMAINING_MS } from './config';
 import { enrol } from './enrol';

@@ -14,8 +14,8 @@
  * the extra face of a group photo); `pending` are events still to send, sent once `staleFaceIds`
  * is empty, so that a retry finishes what a failed attempt left.
  */
-import { AttributeValue, ConditionalCheckFailedException, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { errorName } from '../shared/retry';
+import { AttributeValue, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { isConditionFailure } from '../shared/errors';
 import type { FaceDetailType, FaceEventDetail } from '../shared/face-events';
 import { dynamodb } from './clients';
 import { config } from './config';
@@ -118,7 +118,7 @@ export async function writeItem(next: Omit<MappingItem, 'rev'>, previousRev: num
       }),
     );
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException || errorName(error) === 'ConditionalCheckFailedException') {
+    if (isConditionFailure(error)) {
       throw new StaleRevision(written.pk);
     }
     throw error;

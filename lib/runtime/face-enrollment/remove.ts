@@ -9,6 +9,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { FACE_DETAIL_TYPES } from '../shared/face-events';
 import { logger, metrics } from './clients';
 import { TOMBSTONE_SECONDS } from './config';
+import { leaseHeld, RELEASED } from '../shared/lease';
 import { InProgress } from './errors';
 import { finish, unfinished } from './finish';
 import { MappingItem, pkOf, readItem, StaleRevision, union, writeItem } from './mapping';
@@ -22,11 +23,11 @@ function withoutFaces(o: ObjectRef, item: MappingItem | undefined) {
   if (item && faceIds.length > 0) {
     pending.push(pendingEvent(FACE_DETAIL_TYPES.FACE_REMOVED, { ...detailBase(o, item.versionId), faceIds: [...faceIds] }));
   }
-  return { faceIds: [], staleFaceIds: union(item?.staleFaceIds ?? [], faceIds), pending, leaseUntil: 0 };
+  return { faceIds: [], staleFaceIds: union(item?.staleFaceIds ?? [], faceIds), pending, leaseUntil: RELEASED };
 }
 
 function assertNotClaimed(item: MappingItem): void {
-  if (item.status === 'indexing' && item.leaseUntil > Date.now()) {
+  if (item.status === 'indexing' && leaseHeld(item.leaseUntil)) {
     throw new InProgress(`${item.pk} is being enrolled by another invocation`);
   }
 }

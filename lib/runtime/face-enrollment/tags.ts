@@ -7,7 +7,7 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GetObjectTaggingCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
-import { errorName } from '../shared/retry';
+import { errorName } from '../shared/errors';
 import { logger, metrics, s3 } from './clients';
 import { ObjectRef, versionOf } from './s3-event';
 

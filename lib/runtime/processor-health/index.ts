@@ -12,7 +12,8 @@ import { DescribeStreamProcessorCommand, ListStreamProcessorsCommand, Rekognitio
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { observability } from '../shared/observability';
-import { errorName, retryOptionsFromEnv, withRetry } from '../shared/retry';
+import { errorName } from '../shared/errors';
+import { retryingSend } from '../shared/retry';
 
 const { logger, metrics, begin } = observability('stream-processor-health');
 // The metric's identity is namespace + StreamProcessor only: StreamProcessor.metricFailed() reads it.
@@ -21,11 +22,7 @@ metrics.clearDefaultDimensions();
 /** Created once per container. Retries are ours (see retry.ts), so the SDK makes one attempt. */
 const rekognition = new RekognitionClient({ maxAttempts: 1 });
 
-function send<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-  return withRetry(operation, fn, retryOptionsFromEnv(), (op, attempt, error, delayMs) =>
-    logger.warn('retrying after a transient error', { operation: op, attempt, error: errorName(error), delayMs }),
-  );
-}
+const send = retryingSend(logger);
 
 /** Every processor of the account and Region, page by page. */
 async function listProcessors(): Promise<StreamProcessor[]> {

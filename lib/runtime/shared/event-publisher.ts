@@ -6,7 +6,9 @@
  */
 import { EventBridgeClient, PutEventsCommand, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { backoff, errorName, isRetryable, RetryOptions, retryOptionsFromEnv } from './retry';
+import { batchBy, retryFailedEntries } from './batching';
+import { errorName, isRetryable } from './errors';
+import { RetryOptions, retryOptionsFromEnv } from './retry';
 
 /** EventBridge's limits for one PutEvents call. */
 export const MAX_ENTRIES = 10;
@@ -26,23 +28,7 @@ export function entrySize(entry: PutEventsRequestEntry): number {
 
 /** Splits into PutEvents calls of at most 10 entries and 256 KB. */
 export function chunkEntries<T extends { readonly entry: PutEventsRequestEntry }>(items: T[]): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    const size = entrySize(item.entry);
-    if (current.length === MAX_ENTRIES || (current.length > 0 && bytes + size > MAX_CALL_BYTES)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(item);
-    bytes += size;
-  }
-  if (current.length > 0) {
-    chunks.push(current);
-  }
-  return chunks;
+  return batchBy(items, { maxCount: MAX_ENTRIES, maxBytes: MAX_CALL_BYTES, sizeOf: (item) => entrySize(item.entry) });
 }
 
 /** An entry to send, and what it stands for (handed back if it is not delivered). */
@@ -69,13 +55,16 @@ export class EventPublisher {
   }
 
   private async putChunk<T>(chunk: Array<Publication<T>>): Promise<Array<Publication<T>>> {
-    let pending = chunk;
-    for (let attempt = 1; attempt <= ENTRY_ATTEMPTS && pending.length > 0; attempt++) {
-      if (attempt > 1) {
-        await backoff(attempt - 1, this.retry);
-      }
-      try {
-        const response = await this.client.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }));
+    const undelivered = await retryFailedEntries(
+      chunk,
+      async (pending, attempt) => {
+        let response;
+        try {
+          response = await this.client.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }));
+        } catch (error) {
+          this.logger.warn('PutEvents call failed', { attempt, error: errorName(error), retryable: isRetryable(error) });
+          throw error;
+        }
         if (!response.FailedEntryCount) {
           return [];
         }
@@ -86,14 +75,10 @@ export class EventPublisher {
           failed: failed.length,
           codes: [...new Set(entries.map((e) => e.ErrorCode).filter(Boolean))],
         });
-        pending = failed;
-      } catch (error) {
-        this.logger.warn('PutEvents call failed', { attempt, error: errorName(error), retryable: isRetryable(error) });
-        if (!isRetryable(error)) {
-          return pending;
-        }
-      }
-    }
-    return pending;
+        return failed;
+      },
+      { attempts: ENTRY_ATTEMPTS, retry: this.retry },
+    );
+    return undelivered.entries;
   }
 }

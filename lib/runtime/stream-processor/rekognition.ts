@@ -16,7 +16,8 @@ import {
   UntagResourceCommand,
   UpdateStreamProcessorCommand,
 } from '@aws-sdk/client-rekognition';
-import { errorName, retryOptionsFromEnv, withRetry } from '../shared/retry';
+import { errorName } from '../shared/errors';
+import { retryingSend } from '../shared/retry';
 import { logger } from './logging';
 import { ProcessorProperties, ProcessorTag } from './properties';
 
@@ -38,11 +39,7 @@ export function serviceError(operation: string, name: string, error: unknown): E
   return new Error(`${operation} for stream processor "${name}" failed: ${e.name ?? 'Error'}: ${e.message ?? String(error)}`);
 }
 
-function send<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-  return withRetry(operation, fn, retryOptionsFromEnv(), (op, attempt, error, delayMs) =>
-    logger.warn('retrying after a transient error', { operation: op, attempt, error: errorName(error), delayMs }),
-  );
-}
+const send = retryingSend(logger);
 
 /** The processor, or undefined when there is none of that name. */
 export async function describe(name: string): Promise<Processor | undefined> {
