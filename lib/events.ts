@@ -33,8 +33,19 @@ export const FACE_DETAIL_TYPES = {
 /** One of the detail types above. */
 export type FaceDetailType = (typeof FACE_DETAIL_TYPES)[keyof typeof FACE_DETAIL_TYPES];
 
+/**
+ * The engines' names, as events carry them (`engine`) and frame-sampling records name theirs
+ * (`Engine`): the one place they are written, for the constructs and the handlers alike.
+ */
+export const ENGINE_NAMES = {
+  /** A Rekognition Video stream processor (FaceSearchEngine.streamProcessor()). */
+  STREAM_PROCESSOR: 'stream-processor',
+  /** Frames sampled with GetImages and searched with the image APIs (FaceSearchEngine.frameSampling()). */
+  FRAME_SAMPLING: 'frame-sampling',
+} as const;
+
 /** The name of the engine that analysed a frame. */
-export type FaceSearchEngineName = 'stream-processor' | 'frame-sampling';
+export type FaceSearchEngineName = (typeof ENGINE_NAMES)[keyof typeof ENGINE_NAMES];
 
 /** A box in a frame: ratios of the frame's width and height (left/top may be slightly negative at an edge). */
 export interface FaceBox {

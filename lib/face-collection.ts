@@ -1,9 +1,53 @@
-import { ArnFormat, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, IResource, Names, RemovalPolicy, Resource, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { CfnCollection } from 'aws-cdk-lib/aws-rekognition';
 import { Construct } from 'constructs';
-import { FaceCollectionBase, IFaceCollection } from './face-collection-base';
-import { FaceEnrollment, FaceEnrollmentOptions } from './face-enrollment';
 import { COLLECTION_ID, validateName } from './private/validate';
+
+/**
+ * A Rekognition face collection, created here or imported.
+ */
+export interface IFaceCollection extends IResource {
+  /**
+   * The collection ID.
+   * @attribute
+   */
+  readonly collectionId: string;
+
+  /**
+   * The collection ARN.
+   * @attribute
+   */
+  readonly collectionArn: string;
+
+  /**
+   * Grants searching the collection: rekognition:SearchFaces and rekognition:SearchFacesByImage.
+   */
+  grantSearch(grantee: iam.IGrantable): iam.Grant;
+
+  /**
+   * Grants the given rekognition actions on this collection.
+   */
+  grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant;
+}
+
+/**
+ * What every collection, created or imported, shares: its grants (not part of the public API).
+ * @internal
+ */
+export abstract class FaceCollectionBase extends Resource implements IFaceCollection {
+  public abstract readonly collectionId: string;
+  public abstract readonly collectionArn: string;
+
+  public grantSearch(grantee: iam.IGrantable): iam.Grant {
+    return this.grant(grantee, 'rekognition:SearchFaces', 'rekognition:SearchFacesByImage');
+  }
+
+  public grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.collectionArn] });
+  }
+}
+
 
 /**
  * Properties of a FaceCollection.
@@ -20,24 +64,12 @@ export interface FaceCollectionProps {
    * @default RemovalPolicy.RETAIN - enrolled faces are hard to gather again
    */
   readonly removalPolicy?: RemovalPolicy;
-
-  /**
-   * Face enrolment from S3: uploading `faces/<external-image-id>/<name>.jpg|jpeg|png` indexes the
-   * face; deleting the object removes it (see FaceEnrollment).
-   * @default false
-   */
-  readonly enrollment?: boolean;
-
-  /**
-   * Settings of face enrolment (bucket, event bus, key, logs). Giving them turns enrolment on.
-   * @default - the FaceEnrollment defaults, when `enrollment` is true
-   */
-  readonly enrollmentOptions?: FaceEnrollmentOptions;
 }
 
 /**
  * A Rekognition face collection (`AWS::Rekognition::Collection`): the faces a stream processor
- * searches for.
+ * searches for. Enrolment from S3 is a construct of its own that takes the collection
+ * (`new FaceEnrollment(this, 'Enrollment', { collection })`), or the pipeline's `enrollment`.
  *
  * @resource AWS::Rekognition::Collection
  */
@@ -62,11 +94,15 @@ export class FaceCollection extends FaceCollectionBase {
   public readonly collectionId: string;
   public readonly collectionArn: string;
 
-  /** Face enrolment from S3, when turned on. */
-  public readonly enrollment?: FaceEnrollment;
-
   constructor(scope: Construct, id: string, props: FaceCollectionProps = {}) {
     super(scope, id, { physicalName: props.collectionId });
+    // 0.1.x created enrolment here; JavaScript callers (no compiler to tell them) learn where it went
+    const removed = (['enrollment', 'enrollmentOptions'] as const).filter((key) => (props as Record<string, unknown>)[key] !== undefined);
+    if (removed.length > 0) {
+      throw new Error(
+        `FaceCollection no longer creates enrolment (${removed.join(', ')}): use new FaceEnrollment(scope, 'Enrollment', { collection }) or FaceStreamPipeline's enrollment and enrollmentOptions`,
+      );
+    }
     validateName('collectionId', props.collectionId, COLLECTION_ID);
     const collectionId =
       props.collectionId ?? Names.uniqueResourceName(this, { maxLength: 255, separator: '-', allowedSpecialCharacters: '_.-' });
@@ -76,12 +112,5 @@ export class FaceCollection extends FaceCollectionBase {
     // Ref (the collection ID) rather than the plain string, so users depend on the collection
     this.collectionId = resource.ref;
     this.collectionArn = resource.attrArn;
-
-    if (props.enrollment === false && props.enrollmentOptions) {
-      throw new Error('enrollmentOptions configure face enrolment, which enrollment: false leaves out. Remove one of them');
-    }
-    if (props.enrollment || props.enrollmentOptions) {
-      this.enrollment = new FaceEnrollment(this, 'Enrollment', { ...props.enrollmentOptions, collection: this });
-    }
   }
 }

@@ -9,7 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { IFaceCollection } from './face-collection-base';
+import type { IFaceCollection } from './face-collection';
 import { grantPutFaceEvents } from './private/grants';
 import { ack, ackBasicExecutionRole, ackWildcard } from './private/nag';
 import { failureQueue, handlerFunction } from './private/resources';

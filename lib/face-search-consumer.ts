@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FaceMatchRuleOptions, UnknownFaceRuleOptions } from './face-events';
+import { CONSUMER_METRICS, METRICS_NAMESPACE } from './metric-names';
 import { faceMatchRule, unknownFaceRule } from './private/face-event-rules';
 import { grantPutFaceEvents } from './private/grants';
 import { prefixedStreamCamera, STREAM_READ_ACTIONS } from './private/consumer-streams';
@@ -189,7 +190,7 @@ export class FaceSearchConsumer extends Construct {
         DEDUPE_WINDOW_SECONDS: String(window),
         DATA_STREAM_PREFIX: this.dataStreamNamePrefix,
         CAMERAS: Lazy.string({ produce: () => this.renderCameras() }),
-        POWERTOOLS_METRICS_NAMESPACE: 'FaceStreamPipeline',
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
     });
     if (this.dedupeTable) {
@@ -295,7 +296,7 @@ export class FaceSearchConsumer extends Construct {
    */
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
-      namespace: 'FaceStreamPipeline',
+      namespace: METRICS_NAMESPACE,
       metricName,
       dimensionsMap: { service: this.consumerId },
       statistic: cloudwatch.Stats.SUM,
@@ -305,27 +306,27 @@ export class FaceSearchConsumer extends Construct {
 
   /** Faces that matched someone, sent as events. @default - sum over 5 minutes */
   public metricFacesMatched(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('FacesMatched', props);
+    return this.metric(CONSUMER_METRICS.FACES_MATCHED, props);
   }
 
   /** Faces that matched nobody, sent as events. @default - sum over 5 minutes */
   public metricUnknownFaces(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('UnknownFaces', props);
+    return this.metric(CONSUMER_METRICS.UNKNOWN_FACES, props);
   }
 
   /** Records sent to the dead-letter queue as malformed. @default - sum over 5 minutes */
   public metricMalformedRecords(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('MalformedRecords', props);
+    return this.metric(CONSUMER_METRICS.MALFORMED_RECORDS, props);
   }
 
   /** Events EventBridge did not take after the retries (their records are retried). @default - sum over 5 minutes */
   public metricEventsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('EventsFailed', props);
+    return this.metric(CONSUMER_METRICS.EVENTS_FAILED, props);
   }
 
   /** Sightings not sent because their window's event was sent already (de-duplication). @default - sum over 5 minutes */
   public metricDedupedSightings(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('DedupedSightings', props);
+    return this.metric(CONSUMER_METRICS.DEDUPED_SIGHTINGS, props);
   }
 
   /** Invocation errors of the consumer function. @default - sum over 5 minutes */

@@ -4,9 +4,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct, IConstruct } from 'constructs';
-import { IFaceCollection } from './face-collection-base';
-import { bindFrameSampling } from './private/frame-sampling-engine';
-import { bindStreamProcessor } from './private/stream-processor-engine';
+import type { IFaceCollection } from './face-collection';
+import { bindFrameSampling } from './engines/frame-sampling-engine';
+import { bindStreamProcessor } from './engines/stream-processor-engine';
+import { ENGINE_NAMES } from './events';
 import { StreamProcessor } from './stream-processor';
 import { IVideoStream } from './video-stream';
 
@@ -201,19 +202,19 @@ export abstract class FaceSearchEngine {
 }
 
 class StreamProcessorEngine extends FaceSearchEngine {
-  public readonly engineName = 'stream-processor';
+  public readonly engineName: string = ENGINE_NAMES.STREAM_PROCESSOR;
 
   constructor(private readonly options: StreamProcessorEngineOptions) {
     super();
   }
 
   public bind(scope: Construct, options: FaceSearchEngineBindOptions): FaceSearchEngineBinding {
-    return bindStreamProcessor(scope, { ...options, role: this.options.role });
+    return bindStreamProcessor(scope, { ...options, role: this.options.role }, (s, id, props) => new StreamProcessor(s, id, props));
   }
 }
 
 class FrameSamplingEngine extends FaceSearchEngine {
-  public readonly engineName = 'frame-sampling';
+  public readonly engineName: string = ENGINE_NAMES.FRAME_SAMPLING;
 
   constructor(private readonly options: FrameSamplingOptions) {
     super();

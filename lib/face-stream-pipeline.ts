@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { Camera, CameraConfig, CameraOptions } from './camera';
 import { FaceCollection } from './face-collection';
-import { IFaceCollection } from './face-collection-base';
+import type { IFaceCollection } from './face-collection';
 import { FaceEnrollment, FaceEnrollmentOptions } from './face-enrollment';
 import { AnalysisSchedule, FaceSearchEngine } from './face-search-engine';
 import { FaceMatchRuleOptions, UnknownFaceRuleOptions } from './face-events';

@@ -1,6 +1,5 @@
 export * from './face-events';
 export * from './video-stream';
-export * from './face-collection-base';
 export * from './face-collection';
 export * from './face-enrollment';
 export * from './stream-processor';

@@ -1,21 +1,23 @@
-import { createHash } from 'node:crypto';
-import { Annotations, CustomResource, IResource, Lazy, Resource, Stack, TagManager, TagType, ITaggable, Token } from 'aws-cdk-lib';
+import { Annotations, CustomResource, IResolvable, IResource, Lazy, Resource, TagManager, TagType, ITaggable, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import { Construct } from 'constructs';
-import { IFaceCollection } from './face-collection-base';
+import type { IFaceCollection } from './face-collection';
 import { HEALTH_CHECK_PERIOD, HEALTH_METRICS, ProcessorHealthCheck } from './private/processor-health-check';
 import { createRekognitionServiceRole } from './private/service-role';
-import {
-  MANAGE_PROCESSOR_ACTIONS,
-  processorArn,
-  processorNamePrefix,
-  StreamProcessorProvider,
-  WAIT_TIMEOUT,
-} from './private/stream-processor-provider';
+import { nameHash, processorArn, processorNamePrefix } from './private/processor-names';
+import { MANAGE_PROCESSOR_ACTIONS, StreamProcessorProvider, WAIT_TIMEOUT } from './private/stream-processor-provider';
 import { PROCESSOR_NAME, validateName, validateNumber } from './private/validate';
+import type { ProcessorProperties } from './runtime/stream-processor/properties';
 import { IVideoStream } from './video-stream';
+
+/**
+ * The custom resource's properties as this construct writes them: the handler's own contract
+ * (lib/runtime/stream-processor/properties.ts), so the compiler catches a property one side
+ * renamed; only Tags is a token here (rendered from the TagManager as `{ Key, Value }` pairs).
+ */
+type ProcessorResourceProperties = Omit<ProcessorProperties, 'Tags'> & { readonly Tags: IResolvable };
 
 /**
  * A Rekognition stream processor, created here or imported.
@@ -216,7 +218,7 @@ export class StreamProcessor extends Resource implements IStreamProcessor, ITagg
         DataSharing: props.dataSharing ?? false,
         Tags: Lazy.any({ produce: () => this.tags.renderTags() }),
         WaitTimeoutSeconds: WAIT_TIMEOUT.toSeconds(),
-      },
+      } satisfies ProcessorResourceProperties,
     });
     // The handler's permissions exist before the processor and outlive it (delete in reverse order).
     resource.node.addDependency(provider.policy);
@@ -267,10 +269,4 @@ export class StreamProcessor extends Resource implements IStreamProcessor, ITagg
       ...props,
     }).attachTo(this);
   }
-}
-
-/** 8 hex digits of a name (pattern), or "Token" for a name known only at deploy time. */
-function nameHash(scope: Construct, name: string): string {
-  const text = Token.isUnresolved(name) ? JSON.stringify(Stack.of(scope).resolve(name)) : name;
-  return createHash('sha256').update(text).digest('hex').slice(0, 8).toUpperCase();
 }

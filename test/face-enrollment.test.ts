@@ -1,14 +1,23 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { FaceCollection, FaceEnrollment, FaceEvents, FaceStreamPipeline } from '../lib';
 import { testStack } from './support/stacks';
 
+/**
+ * Enrolment where FaceCollection's `enrollment: true` put it in 0.1.x (the collection's scope, id
+ * `Enrollment`): the same construct paths, so the same template, as the upgrade note says.
+ */
+function enrolmentAsIn01(stack: Stack): FaceEnrollment {
+  const collection = new FaceCollection(stack, 'Faces');
+  return new FaceEnrollment(collection, 'Enrollment', { collection });
+}
+
 describe('FaceEnrollment', () => {
   test('a new bucket is private, encrypted, TLS only, versioned and retained; notifications for faces/ reach the function', () => {
     const stack = testStack();
-    new FaceCollection(stack, 'Faces', { enrollment: true });
+    enrolmentAsIn01(stack);
     const template = Template.fromStack(stack);
     template.hasResource('AWS::S3::Bucket', {
       Properties: {
@@ -46,7 +55,7 @@ describe('FaceEnrollment', () => {
 
   test('the function: Node.js 24 arm64, the collection, table and bus in its environment (the event source is not), failures to an encrypted queue', () => {
     const stack = testStack();
-    new FaceCollection(stack, 'Faces', { enrollment: true });
+    enrolmentAsIn01(stack);
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
@@ -81,7 +90,7 @@ describe('FaceEnrollment', () => {
 
   test('IAM is scoped to the collection, the faces/ prefix, the table, the queue and the bus, with the library\'s event source only', () => {
     const stack = testStack();
-    new FaceCollection(stack, 'Faces', { enrollment: true });
+    enrolmentAsIn01(stack);
     const template = Template.fromStack(stack);
     const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^FacesEnrollmentHandlerRole') }] } }));
     const statements = stack.resolve(policy.Properties.PolicyDocument.Statement);
@@ -210,8 +219,19 @@ describe('FaceEnrollment', () => {
   test('enrolment options with enrollment: false are rejected', () => {
     const stack = testStack();
     const bucket = new s3.Bucket(stack, 'B');
-    expect(() => new FaceCollection(stack, 'Faces', { enrollment: false, enrollmentOptions: { bucket } })).toThrow(
+    expect(() => new FaceStreamPipeline(stack, 'Faces', { enrollment: false, enrollmentOptions: { bucket } })).toThrow(
       'enrollmentOptions configure face enrolment, which enrollment: false leaves out. Remove one of them',
     );
+  });
+
+  test('a FaceCollection no longer creates enrolment (0.1.x did): a JavaScript caller learns where it went', () => {
+    const stack = testStack();
+    const bucket = new s3.Bucket(stack, 'B');
+    for (const props of [{ enrollment: true }, { enrollmentOptions: { bucket } }]) {
+      expect(() => new FaceCollection(stack, `Faces${Object.keys(props)[0]}`, props as any)).toThrow(
+        /FaceCollection no longer creates enrolment \((enrollment|enrollmentOptions)\): use new FaceEnrollment\(scope, 'Enrollment', \{ collection \}\) or FaceStreamPipeline's enrollment/,
+      );
+    }
+    expect(Template.fromStack(stack).findResources('AWS::Lambda::Function')).toEqual({});
   });
 });

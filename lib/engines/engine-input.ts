@@ -1,12 +1,13 @@
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import { IConstruct } from 'constructs';
-import { IFaceCollection } from '../face-collection-base';
-import { IVideoStream } from '../video-stream';
-import type { ScheduleExpressions } from './processor-schedule';
+import type { IFaceCollection } from '../face-collection';
+import type { ScheduleExpressions } from '../private/analysis-schedule';
+import type { IVideoStream } from '../video-stream';
 
 /**
  * What an engine implementation is given for one camera: the public FaceSearchEngineBindOptions,
- * as the engines in lib/private see it (they must not import the public module that imports them).
+ * as the engines in lib/engines see it (they import only types from the constructs above them,
+ * and nothing from the public module that imports them).
  */
 export interface EngineInput {
   readonly cameraName: string;

@@ -3,9 +3,9 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
-import { ack } from './nag';
-import { handlerFunction } from './resources';
-import { rootStack } from './stacks';
+import { ack } from '../private/nag';
+import { handlerFunction } from '../private/resources';
+import { rootStack } from '../private/stacks';
 
 const SAMPLER_ID = 'cdk-face-stream-pipeline.FrameSampler';
 const BUDGET_ID = 'cdk-face-stream-pipeline.RekognitionBudget';

@@ -3,11 +3,13 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnStream } from 'aws-cdk-lib/aws-kinesisvideo';
 import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
+import { ENGINE_NAMES } from '../events';
+import { METRICS_NAMESPACE, SAMPLER_METRICS, SAMPLER_SERVICE } from '../metric-names';
+import { ScheduleExpressions, validateSchedule } from '../private/analysis-schedule';
+import { ackWildcard } from '../private/nag';
+import { show, validateNumber } from '../private/validate';
 import { EngineInput } from './engine-input';
 import { FrameSamplerResources } from './frame-sampler-resources';
-import { ScheduleExpressions, validateSchedule } from './processor-schedule';
-import { ackWildcard } from './nag';
-import { show, validateNumber } from './validate';
 
 /** What the frame-sampling engine needs for one camera (FaceSearchEngineBindOptions). */
 export type SamplingEngineInput = EngineInput;
@@ -30,8 +32,6 @@ export interface SamplingBinding {
 /** The sampler runs every minute; it is unhealthy when further behind live than three periods. */
 export const SAMPLER_PERIOD = Duration.minutes(1);
 export const MAX_HEALTHY_LAG_SECONDS = 3 * SAMPLER_PERIOD.toSeconds();
-/** The Powertools service name of the sampler: the `service` dimension of its metrics. */
-export const SAMPLER_SERVICE = 'frame-sampler';
 
 function samplingIntervalMs(options: SamplingOptions): number {
   const interval = options.samplingInterval ?? Duration.seconds(1);
@@ -106,20 +106,20 @@ export function bindFrameSampling(scope: Construct, input: SamplingEngineInput, 
 
   const dims = { service: SAMPLER_SERVICE, camera: input.cameraName };
   const period = Duration.minutes(5);
-  const metric = (metricName: string, statistic: string) => new cloudwatch.Metric({ namespace: 'FaceStreamPipeline', metricName, dimensionsMap: dims, statistic, period });
-  const lag = metric('LagSeconds', cloudwatch.Stats.MAXIMUM);
+  const metric = (metricName: string, statistic: string) => new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: dims, statistic, period });
+  const lag = metric(SAMPLER_METRICS.LAG_SECONDS, cloudwatch.Stats.MAXIMUM);
   const healthMetric =
     input.running === false && !input.schedule
       ? new cloudwatch.MathExpression({ expression: `IF(FILL(lag, 0) > ${MAX_HEALTHY_LAG_SECONDS}, 1, 0)`, usingMetrics: { lag }, period, label: `${input.cameraName}: sampler behind` })
       : new cloudwatch.MathExpression({
           // no heartbeat in 5 minutes while not stopped by its schedule = the sampler stopped
           expression: `IF(FILL(heartbeat, 0) == 0 AND FILL(stopped, 0) == 0, 1, 0) + IF(FILL(lag, 0) > ${MAX_HEALTHY_LAG_SECONDS}, 1, 0)`,
-          usingMetrics: { heartbeat: metric('Heartbeat', cloudwatch.Stats.SUM), stopped: metric('Stopped', cloudwatch.Stats.SUM), lag },
+          usingMetrics: { heartbeat: metric(SAMPLER_METRICS.HEARTBEAT, cloudwatch.Stats.SUM), stopped: metric(SAMPLER_METRICS.STOPPED, cloudwatch.Stats.SUM), lag },
           period,
           label: `${input.cameraName}: sampler stopped or behind`,
         });
   return {
-    engineName: 'frame-sampling',
+    engineName: ENGINE_NAMES.FRAME_SAMPLING,
     healthMetric,
     healthDescription: `the frame sampler of camera ${input.cameraName} stopped or is more than ${MAX_HEALTHY_LAG_SECONDS} s behind live`,
   };

@@ -1,8 +1,9 @@
-import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
-import { Construct } from 'constructs';
+/**
+ * A camera's analysis schedule (the public AnalysisSchedule) as the engines take it, and its
+ * synth-time validation: used by Camera and by both engines.
+ */
+import { Token } from 'aws-cdk-lib';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { show } from './validate';
 
 /** Start and stop expressions of a camera's analysis (AnalysisSchedule). */
@@ -86,44 +87,4 @@ export function validateSchedule(schedule: ScheduleExpressions): void {
       throw new Error(`${prop} has the time zone ${show(zone)}, which is not an IANA time zone name such as "Europe/Paris" or "UTC"`);
     }
   }
-}
-
-/**
- * Starts and stops a processor on schedules: EventBridge Scheduler calls Rekognition's
- * StartStreamProcessor / StopStreamProcessor directly (universal targets, no Lambda), with a role
- * that may only do that on this processor, and that trusts only this account's schedules.
- */
-export function scheduleProcessor(scope: Construct, processor: { readonly streamProcessorName: string; readonly streamProcessorArn: string }, schedule: ScheduleExpressions): void {
-  validateSchedule(schedule);
-  const stack = Stack.of(scope);
-  const role = new iam.Role(scope, 'ScheduleRole', {
-    description: 'Lets EventBridge Scheduler start and stop one face-stream-pipeline stream processor',
-    assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
-      conditions: {
-        StringEquals: { 'aws:SourceAccount': stack.account },
-        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) },
-      },
-    }),
-  });
-  const call = (id: string, expression: scheduler.ScheduleExpression, action: 'startStreamProcessor' | 'stopStreamProcessor') =>
-    new scheduler.Schedule(scope, id, {
-      description: `face-stream-pipeline: ${action} ${processor.streamProcessorName}`.slice(0, 512),
-      schedule: expression,
-      timeWindow: scheduler.TimeWindow.off(),
-      target: new targets.Universal({
-        service: 'rekognition',
-        action,
-        role,
-        input: scheduler.ScheduleTargetInput.fromObject({ Name: processor.streamProcessorName }),
-        retryAttempts: 3,
-        policyStatements: [
-          new iam.PolicyStatement({
-            actions: [`rekognition:${action.charAt(0).toUpperCase()}${action.slice(1)}`],
-            resources: [processor.streamProcessorArn],
-          }),
-        ],
-      }),
-    });
-  call('StartSchedule', schedule.start, 'startStreamProcessor');
-  call('StopSchedule', schedule.stop, 'stopStreamProcessor');
 }

@@ -2,7 +2,7 @@ import { Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import { FACE_DETAIL_TYPES, FACE_EVENT_SOURCE } from '../events';
-import { FaceMatchRuleOptions, UnknownFaceRuleOptions } from '../face-events';
+import type { FaceMatchRuleOptions, UnknownFaceRuleOptions } from '../face-events';
 import { CAMERA_NAME, EXTERNAL_IMAGE_ID, validateName, validateNumber } from './validate';
 
 /** What a face-event rule is scoped to: one consumer's events on one bus. */

@@ -4,9 +4,10 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, PROCESSOR_HEALTH_METRICS } from '../metric-names';
 import { ackWildcard } from './nag';
 import { handlerFunction, lambdaRole, retainedLogGroup } from './resources';
-import { processorArn, processorStackPrefix } from './stream-processor-provider';
+import { processorArn, processorStackPrefix } from './processor-names';
 import { rootStack } from './stacks';
 
 const HEALTH_CHECK_ID = 'cdk-face-stream-pipeline.ProcessorHealthCheck';
@@ -16,10 +17,10 @@ export const HEALTH_CHECK_PERIOD = Duration.minutes(5);
 
 /** The namespace and metric names the health check publishes (lib/runtime/processor-health). */
 export const HEALTH_METRICS = {
-  namespace: 'FaceStreamPipeline',
-  failed: 'StreamProcessorFailed',
-  running: 'StreamProcessorRunning',
-  dimension: 'StreamProcessor',
+  namespace: METRICS_NAMESPACE,
+  failed: PROCESSOR_HEALTH_METRICS.FAILED,
+  running: PROCESSOR_HEALTH_METRICS.RUNNING,
+  dimension: PROCESSOR_HEALTH_METRICS.DIMENSION,
 } as const;
 
 /**

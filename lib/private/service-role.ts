@@ -1,7 +1,7 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { serviceRolePath } from './stream-processor-provider';
+import { serviceRolePath } from './processor-names';
 
 /**
  * The role Rekognition assumes to read a video stream and write to a data stream. It trusts

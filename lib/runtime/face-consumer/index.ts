@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { parseFaceRecord, RecordError } from '../face-records/parser';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { CONSUMER_METRICS } from '../../metric-names';
 import { errorName } from '../shared/errors';
 import { cameraOf } from './cameras';
 import { begin, logger, metrics } from './clients';
@@ -55,12 +56,12 @@ export async function handler(event: KinesisStreamEvent, context?: Context): Pro
 }
 
 function respond(records: KinesisStreamEvent['Records'], faces: number, outcome: Outcome): KinesisStreamBatchResponse {
-  metrics.addMetric('RecordsProcessed', MetricUnit.Count, records.length);
-  metrics.addMetric('FacesMatched', MetricUnit.Count, outcome.matched);
-  metrics.addMetric('UnknownFaces', MetricUnit.Count, outcome.unknown);
-  metrics.addMetric('MalformedRecords', MetricUnit.Count, outcome.malformed);
-  metrics.addMetric('DedupedSightings', MetricUnit.Count, outcome.deduped);
-  metrics.addMetric('EventsFailed', MetricUnit.Count, outcome.eventsFailed);
+  metrics.addMetric(CONSUMER_METRICS.RECORDS_PROCESSED, MetricUnit.Count, records.length);
+  metrics.addMetric(CONSUMER_METRICS.FACES_MATCHED, MetricUnit.Count, outcome.matched);
+  metrics.addMetric(CONSUMER_METRICS.UNKNOWN_FACES, MetricUnit.Count, outcome.unknown);
+  metrics.addMetric(CONSUMER_METRICS.MALFORMED_RECORDS, MetricUnit.Count, outcome.malformed);
+  metrics.addMetric(CONSUMER_METRICS.DEDUPED_SIGHTINGS, MetricUnit.Count, outcome.deduped);
+  metrics.addMetric(CONSUMER_METRICS.EVENTS_FAILED, MetricUnit.Count, outcome.eventsFailed);
   metrics.publishStoredMetrics();
 
   // every record with a transient failure, in stream order: Lambda retries from the first

@@ -3,11 +3,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
+import { ENROLLMENT_SERVICE } from '../../metric-names';
 import { EventPublisher } from '../shared/event-publisher';
 import { observability } from '../shared/observability';
 import { config } from './config';
 
-export const { logger, metrics, begin } = observability('face-enrollment');
+export const { logger, metrics, begin } = observability(ENROLLMENT_SERVICE);
 
 export const rekognition = new RekognitionClient({});
 export const dynamodb = new DynamoDBClient({});

@@ -1,5 +1,6 @@
 /** An upload (a new current version of a key): claim, index, record, tag, finish. */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ENROLLMENT_METRICS } from '../../metric-names';
 import { FACE_DETAIL_TYPES } from '../shared/face-events';
 import { errorName } from '../shared/errors';
 import { leaseHeld, leaseUntil, RELEASED } from '../shared/lease';
@@ -154,11 +155,11 @@ export async function enrol(o: ObjectRef, deadline: number): Promise<void> {
   const where = { bucket: o.bucket, key: o.key, versionId: o.versionId, externalImageId: externalImageId || undefined };
   if (outcome.kind === 'enrolled') {
     logger.info('face enrolled', { ...where, faceId: outcome.face.faceId });
-    metrics.addMetric('FacesEnrolled', MetricUnit.Count, 1);
+    metrics.addMetric(ENROLLMENT_METRICS.FACES_ENROLLED, MetricUnit.Count, 1);
     await tagObject(o, [['face-enrollment', 'enrolled'], ['face-id', outcome.face.faceId]]);
   } else {
     logger.warn('face not enrolled', { ...where, code: outcome.rejection.code, reason: outcome.rejection.message, indexedAndDeleted: outcome.indexed });
-    metrics.addMetric('EnrollmentsFailed', MetricUnit.Count, 1);
+    metrics.addMetric(ENROLLMENT_METRICS.ENROLLMENTS_FAILED, MetricUnit.Count, 1);
     await tagObject(o, [['face-enrollment', 'failed'], ['face-enrollment-reason', outcome.rejection.message]]);
   }
   await finish(recorded);

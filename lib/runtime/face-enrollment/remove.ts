@@ -6,6 +6,7 @@
  * re-enrolled (copy it over the key to enrol it).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ENROLLMENT_METRICS } from '../../metric-names';
 import { FACE_DETAIL_TYPES } from '../shared/face-events';
 import { logger, metrics } from './clients';
 import { TOMBSTONE_SECONDS } from './config';
@@ -92,7 +93,7 @@ export async function remove(o: ObjectRef): Promise<void> {
     const removed = item?.faceIds ?? [];
     if (removed.length > 0) {
       logger.info('removing the faces of a deleted picture', { bucket: o.bucket, key: o.key, versionId: o.versionId, faceIds: removed });
-      metrics.addMetric('FacesRemoved', MetricUnit.Count, removed.length);
+      metrics.addMetric(ENROLLMENT_METRICS.FACES_REMOVED, MetricUnit.Count, removed.length);
     }
     await finish(written);
     return;

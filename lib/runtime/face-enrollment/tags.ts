@@ -7,6 +7,7 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GetObjectTaggingCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { ENROLLMENT_METRICS } from '../../metric-names';
 import { errorName } from '../shared/errors';
 import { logger, metrics, s3 } from './clients';
 import { ObjectRef, versionOf } from './s3-event';
@@ -42,7 +43,7 @@ export async function tagObject(o: ObjectRef, outcome: Array<[string, string]>):
         ownTags: tagSet.length - (outcome.length - omitted.length),
         omitted,
       });
-      metrics.addMetric('EnrollmentTagsOmitted', MetricUnit.Count, 1);
+      metrics.addMetric(ENROLLMENT_METRICS.ENROLLMENT_TAGS_OMITTED, MetricUnit.Count, 1);
       if (tagSet.length === (current.TagSet ?? []).length && omitted.length === outcome.length) {
         return; // nothing of ours fits, and nothing of ours is there to replace
       }

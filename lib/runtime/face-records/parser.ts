@@ -11,6 +11,7 @@
  * Unknown extra fields are tolerated: the service may add some.
  */
 
+import { ENGINE_NAMES } from '../../events';
 import type { FaceBox, FaceMatch, FaceSearchEngineName, FaceSightingDetail } from '../../events';
 import { BoundingBox, FaceSearchRecord, MAX_RECORD_BYTES, MatchedFace, RecordError } from './record';
 import { show, validateRecord } from './validate';
@@ -47,7 +48,7 @@ export type { FaceBox, FaceMatch };
 
 /** The engine a record names (`Engine`, written by the frame sampler); stream processors write none. */
 function engineOf(record: FaceSearchRecord): FaceSearchEngineName {
-  return (record as { Engine?: unknown }).Engine === 'frame-sampling' ? 'frame-sampling' : 'stream-processor';
+  return (record as { Engine?: unknown }).Engine === ENGINE_NAMES.FRAME_SAMPLING ? ENGINE_NAMES.FRAME_SAMPLING : ENGINE_NAMES.STREAM_PROCESSOR;
 }
 
 const box = (b: BoundingBox): FaceBox => ({ width: b.Width, height: b.Height, left: b.Left, top: b.Top });

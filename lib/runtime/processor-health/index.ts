@@ -12,10 +12,11 @@ import { DescribeStreamProcessorCommand, ListStreamProcessorsCommand, Rekognitio
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { observability } from '../shared/observability';
+import { PROCESSOR_HEALTH_METRICS, PROCESSOR_HEALTH_SERVICE } from '../../metric-names';
 import { errorName } from '../shared/errors';
 import { retryingSend } from '../shared/retry';
 
-const { logger, metrics, begin } = observability('stream-processor-health');
+const { logger, metrics, begin } = observability(PROCESSOR_HEALTH_SERVICE);
 // The metric's identity is namespace + StreamProcessor only: StreamProcessor.metricFailed() reads it.
 metrics.clearDefaultDimensions();
 
@@ -63,9 +64,9 @@ export async function handler(_event?: unknown, context?: Context): Promise<Heal
     const name = p.Name!;
     const status = p.Status ?? 'UNKNOWN';
     statuses[name] = status;
-    metrics.addDimension('StreamProcessor', name);
-    metrics.addMetric('StreamProcessorFailed', MetricUnit.Count, status === 'FAILED' ? 1 : 0);
-    metrics.addMetric('StreamProcessorRunning', MetricUnit.Count, status === 'RUNNING' ? 1 : 0);
+    metrics.addDimension(PROCESSOR_HEALTH_METRICS.DIMENSION, name);
+    metrics.addMetric(PROCESSOR_HEALTH_METRICS.FAILED, MetricUnit.Count, status === 'FAILED' ? 1 : 0);
+    metrics.addMetric(PROCESSOR_HEALTH_METRICS.RUNNING, MetricUnit.Count, status === 'RUNNING' ? 1 : 0);
     metrics.addMetadata('status', status);
     if (status === 'FAILED') {
       const message = await statusMessage(name);

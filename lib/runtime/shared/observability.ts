@@ -6,10 +6,10 @@
  * container. Never log secrets or image bytes.
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE } from '../../metric-names';
 import { logging, Logging } from './logging';
 
-/** The namespace of every metric this library publishes. */
-export const METRICS_NAMESPACE = 'FaceStreamPipeline';
+export { METRICS_NAMESPACE };
 
 export interface Observability extends Logging {
   readonly metrics: Metrics;
