@@ -25,18 +25,12 @@ import { homedir } from 'node:os';
 import { join, sep } from 'node:path';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { IncomingMessage } from 'node:http';
-import { envBoolean, regionConfig } from './region';
+import { AwsSettings, envBoolean, regionConfig, settingsOf } from './region';
+
+export type { AwsSettings };
 import { signedHeaders } from './sigv4';
 
 const SIGNING_NAME = 'kinesisvideo';
-
-export interface AwsSettings {
-  readonly region: string;
-  readonly useFipsEndpoint: boolean;
-  readonly useDualstackEndpoint: boolean;
-  /** An endpoint URL configured for Kinesis Video (environment or profile). */
-  readonly configuredEndpoint?: string;
-}
 
 /**
  * The Region, endpoint variants and configured endpoint, as a KinesisVideoClient resolves them;
@@ -63,27 +57,6 @@ export async function resolveSettings(regionFlag: string | undefined): Promise<A
     const endpoint = flag('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS') ? undefined : env.AWS_ENDPOINT_URL_KINESIS_VIDEO || env.AWS_ENDPOINT_URL || undefined;
     return { useDualstackEndpoint: flag('AWS_USE_DUALSTACK_ENDPOINT') ?? false, ...(endpoint !== undefined ? { configuredEndpoint: endpoint } : {}) };
   });
-}
-
-/**
- * The settings from a resolved Region config (the environment's, or the shared config files'):
- * undefined when the Region cannot be resolved or is empty; the other settings read only then.
- */
-export async function settingsOf(
-  resolved: { region(): Promise<string>; useFipsEndpoint(): Promise<boolean> },
-  rest: () => Promise<Pick<AwsSettings, 'useDualstackEndpoint' | 'configuredEndpoint'>>,
-): Promise<AwsSettings | undefined> {
-  let region: string;
-  try {
-    region = await resolved.region();
-  } catch {
-    return undefined;
-  }
-  if (!region) {
-    return undefined;
-  }
-  const useFipsEndpoint = await resolved.useFipsEndpoint();
-  return { region, useFipsEndpoint, ...(await rest()) };
 }
 
 /** Whether the shared config or credentials file is there, found as the SDK finds them. */

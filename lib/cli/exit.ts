@@ -11,8 +11,8 @@ export const EXIT = {
   PROTOCOL: 6,
 } as const;
 
-/** A failure with the exit code the CLI reports it under. */
-export class PutMediaError extends Error {
+/** A failure of any CLI command (put-media, follow, flag parsing) with the exit code the CLI reports it under. */
+export class CliError extends Error {
   constructor(public readonly exitCode: number, message: string, public readonly errorId?: number) {
     super(message);
   }

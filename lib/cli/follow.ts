@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { FaceEvent, parseFaceRecord, RecordError } from '../runtime/face-records/parser';
-import { EXIT, NO_REGION, PutMediaError } from './exit';
+import { EXIT, NO_REGION, CliError } from './exit';
 import { flagValue } from './args';
 
 export const FOLLOW_HELP = `Usage: cdk-face-stream-pipeline follow --stream <data-stream-name-or-arn> [options]
@@ -64,7 +64,7 @@ function parseFollowArgs(argv: string[]): FollowArgs {
   const positive = (v: string, flag: string, what: string) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) {
-      throw new PutMediaError(EXIT.USAGE, `${flag} must be ${what} above 0, got ${JSON.stringify(v)}`);
+      throw new CliError(EXIT.USAGE, `${flag} must be ${what} above 0, got ${JSON.stringify(v)}`);
     }
     return n;
   };
@@ -97,7 +97,7 @@ function parseFollowArgs(argv: string[]): FollowArgs {
         args.pollMs = positive(value(i++, arg), arg, 'a number of milliseconds');
         break;
       default:
-        throw new PutMediaError(EXIT.USAGE, `unknown ${arg.startsWith('-') ? 'flag' : 'argument'} ${arg} (see follow --help)`);
+        throw new CliError(EXIT.USAGE, `unknown ${arg.startsWith('-') ? 'flag' : 'argument'} ${arg} (see follow --help)`);
     }
   }
   return args;
@@ -186,17 +186,17 @@ export async function follow(argv: string[]): Promise<number> {
       return EXIT.OK;
     }
     if (!args.stream) {
-      throw new PutMediaError(EXIT.USAGE, '--stream is required: the name or ARN of the camera\'s Kinesis data stream');
+      throw new CliError(EXIT.USAGE, '--stream is required: the name or ARN of the camera\'s Kinesis data stream');
     }
   } catch (error) {
     process.stderr.write(`error: ${(error as Error).message}\n`);
-    return (error as PutMediaError).exitCode ?? EXIT.USAGE;
+    return (error as CliError).exitCode ?? EXIT.USAGE;
   }
   try {
     await new Follower(args).run();
     return EXIT.OK;
   } catch (error) {
-    const e = error as PutMediaError;
+    const e = error as CliError;
     process.stderr.write(`error: ${e.message}\n`);
     return e.exitCode ?? EXIT.AWS;
   }
@@ -228,7 +228,7 @@ class Follower {
       region = undefined;
     }
     if (!region) {
-      throw new PutMediaError(EXIT.AWS, NO_REGION);
+      throw new CliError(EXIT.AWS, NO_REGION);
     }
     const timer = this.args.durationMs !== undefined ? setTimeout(() => this.stop(), this.args.durationMs) : undefined;
     try {
@@ -296,7 +296,7 @@ class Follower {
         throw error;
       }
       const e = error as Error;
-      throw new PutMediaError(EXIT.AWS, `${operation} on ${this.args.stream} failed: ${e.name}: ${e.message}`);
+      throw new CliError(EXIT.AWS, `${operation} on ${this.args.stream} failed: ${e.name}: ${e.message}`);
     }
   }
 

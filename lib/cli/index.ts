@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { EXIT, PutMediaError } from './exit';
+import { EXIT, CliError } from './exit';
 import { flagValue } from './args';
 import type { Progress } from './put-media';
 
@@ -81,7 +81,7 @@ function parseArgs(argv: string[]): Args {
       case '--timecode-type': {
         const v = value(i++, arg).toUpperCase();
         if (v !== 'ABSOLUTE' && v !== 'RELATIVE') {
-          throw new PutMediaError(EXIT.USAGE, `--timecode-type must be ABSOLUTE or RELATIVE, got ${JSON.stringify(v)}`);
+          throw new CliError(EXIT.USAGE, `--timecode-type must be ABSOLUTE or RELATIVE, got ${JSON.stringify(v)}`);
         }
         args.timecodeType = v;
         break;
@@ -89,7 +89,7 @@ function parseArgs(argv: string[]): Args {
       case '--producer-start-timestamp': {
         const v = Number(value(i++, arg));
         if (!Number.isFinite(v) || v < 0) {
-          throw new PutMediaError(EXIT.USAGE, '--producer-start-timestamp must be epoch seconds, for example 1700000000.5');
+          throw new CliError(EXIT.USAGE, '--producer-start-timestamp must be epoch seconds, for example 1700000000.5');
         }
         args.producerStartTimestamp = v;
         break;
@@ -97,7 +97,7 @@ function parseArgs(argv: string[]): Args {
       case '--ack-timeout': {
         const v = Number(value(i++, arg));
         if (!Number.isFinite(v) || v <= 0) {
-          throw new PutMediaError(EXIT.USAGE, '--ack-timeout must be a number of seconds above 0, for example 30');
+          throw new CliError(EXIT.USAGE, '--ack-timeout must be a number of seconds above 0, for example 30');
         }
         args.ackTimeoutMs = v * 1000;
         break;
@@ -107,10 +107,10 @@ function parseArgs(argv: string[]): Args {
         break;
       default:
         if (arg.startsWith('-') && arg !== '-') {
-          throw new PutMediaError(EXIT.USAGE, `unknown flag ${arg} (see --help)`);
+          throw new CliError(EXIT.USAGE, `unknown flag ${arg} (see --help)`);
         }
         if (args.file !== undefined) {
-          throw new PutMediaError(EXIT.USAGE, `one input only, got ${args.file} and ${arg}`);
+          throw new CliError(EXIT.USAGE, `one input only, got ${args.file} and ${arg}`);
         }
         args.file = arg;
     }
@@ -198,11 +198,11 @@ async function putMediaCommand(argv: string[]): Promise<number> {
       return EXIT.OK;
     }
     if (!args.stream) {
-      throw new PutMediaError(EXIT.USAGE, '--stream is required: the name or ARN of the Kinesis video stream');
+      throw new CliError(EXIT.USAGE, '--stream is required: the name or ARN of the Kinesis video stream');
     }
   } catch (error) {
     process.stderr.write(`error: ${(error as Error).message}\n`);
-    return (error as PutMediaError).exitCode ?? EXIT.USAGE;
+    return (error as CliError).exitCode ?? EXIT.USAGE;
   }
   const fromStdin = !args.file || args.file === '-';
   let total: number | undefined;
@@ -232,7 +232,7 @@ async function putMediaCommand(argv: string[]): Promise<number> {
     }
     return EXIT.OK;
   } catch (error) {
-    const e = error as PutMediaError;
+    const e = error as CliError;
     process.stderr.write(`${nl()}error: ${e.message}\n`);
     return e.exitCode ?? EXIT.AWS;
   }

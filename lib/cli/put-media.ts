@@ -16,13 +16,13 @@
  */
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { controlPlaneEndpoint, kinesisVideoJson, resolveCredentials, resolveSettings } from './aws';
-import { EXIT, NO_REGION, PutMediaError } from './exit';
+import { EXIT, NO_REGION, CliError } from './exit';
 
 import { signedHeaders } from './sigv4';
 import { PutMediaOptions, Progress, Upload } from './upload';
 
 export { PutMediaOptions, Progress };
-export { EXIT, NO_REGION, PutMediaError };
+export { EXIT, NO_REGION, CliError };
 export { Ack, ACK_ERRORS, AckParser, describeAck } from './acks';
 
 const isArn = (stream: string) => stream.startsWith('arn:');
@@ -30,7 +30,7 @@ const isArn = (stream: string) => stream.startsWith('arn:');
 export async function putMedia(options: PutMediaOptions): Promise<Progress> {
   const settings = await resolveSettings(options.region);
   if (!settings) {
-    throw new PutMediaError(EXIT.AWS, NO_REGION);
+    throw new CliError(EXIT.AWS, NO_REGION);
   }
   const { region } = settings;
   let endpoint: string;
@@ -47,7 +47,7 @@ export async function putMedia(options: PutMediaOptions): Promise<Progress> {
     endpoint = response.DataEndpoint ?? '';
   } catch (error) {
     const e = error as Error;
-    throw new PutMediaError(EXIT.AWS, `GetDataEndpoint for ${options.stream} failed: ${e.name}: ${e.message}`);
+    throw new CliError(EXIT.AWS, `GetDataEndpoint for ${options.stream} failed: ${e.name}: ${e.message}`);
   }
   const url = new URL('/putMedia', endpoint);
   const headers = signedHeaders({

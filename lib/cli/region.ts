@@ -53,3 +53,33 @@ export function regionConfig(provide: string | (() => string), useFipsEndpoint: 
     useFipsEndpoint: async () => isFipsRegion(read()) || useFipsEndpoint,
   };
 }
+
+/** The Region and endpoint settings of Kinesis Video Streams requests, as a KinesisVideoClient resolves them. */
+export interface AwsSettings {
+  readonly region: string;
+  readonly useFipsEndpoint: boolean;
+  readonly useDualstackEndpoint: boolean;
+  /** An endpoint URL configured for Kinesis Video (environment or profile). */
+  readonly configuredEndpoint?: string;
+}
+
+/**
+ * The settings from a resolved Region config (the environment's, or the shared config files'):
+ * undefined when the Region cannot be resolved or is empty; the other settings read only then.
+ */
+export async function settingsOf(
+  resolved: { region(): Promise<string>; useFipsEndpoint(): Promise<boolean> },
+  rest: () => Promise<Pick<AwsSettings, 'useDualstackEndpoint' | 'configuredEndpoint'>>,
+): Promise<AwsSettings | undefined> {
+  let region: string;
+  try {
+    region = await resolved.region();
+  } catch {
+    return undefined;
+  }
+  if (!region) {
+    return undefined;
+  }
+  const useFipsEndpoint = await resolved.useFipsEndpoint();
+  return { region, useFipsEndpoint, ...(await rest()) };
+}

@@ -17,7 +17,7 @@ import {
   resolveRegionConfig,
   SelectorType,
 } from '@smithy/core/config';
-import { settingsOf, type AwsSettings } from './aws';
+import { settingsOf, type AwsSettings } from './region';
 
 export { partition };
 

@@ -7,7 +7,7 @@ import { close, fstat, open, read, readSync } from 'node:fs';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { connect as netConnect, isIP, Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { EXIT, PutMediaError } from './exit';
+import { EXIT, CliError } from './exit';
 import { Ack, AckParser, cut, describeAck } from './acks';
 import { MkvScanner } from './mkv-scanner';
 
@@ -348,7 +348,7 @@ export class Upload {
       return;
     }
     this.finish();
-    this.reject(new PutMediaError(code, message, errorId));
+    this.reject(new CliError(code, message, errorId));
   }
 
   private finish(): void {
