@@ -1,6 +1,6 @@
 /**
  * put-media's AWS settings, credentials, GetDataEndpoint request and SigV4 signing
- * (lib/cli/aws.ts, lib/cli/sigv4.ts), which do without an SDK client, against what the SDK's own
+ * (lib/cli/kvs-client.ts, lib/cli/sigv4.ts), which do without an SDK client, against what the SDK's own
  * KinesisVideoClient and @smithy/signature-v4 do with the same environment and files.
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { AwsSettings, controlPlaneEndpoint, kinesisVideoJson, resolveCredentials, resolveSettings } from '../lib/cli/aws';
+import { AwsSettings, controlPlaneEndpoint, kinesisVideoJson, resolveCredentials, resolveSettings } from '../lib/cli/kvs-client';
 import { signedHeaders } from '../lib/cli/sigv4';
 import { LocalServer } from './support/local-server';
 

@@ -1,5 +1,5 @@
 /**
- * What put-media needs from AWS before it streams: the Region, credentials, and the PutMedia data
+ * The CLI's Kinesis Video Streams client. What put-media needs from AWS before it streams: the Region, credentials, and the PutMedia data
  * endpoint (GetDataEndpoint), without an SDK client. Loading an SDK v3 client (its protocol,
  * middleware, retry and schema code) costs more CPU than the whole upload; here every setting comes
  * from the same sources, in the same order, as the KinesisVideoClient's:

@@ -1,7 +1,7 @@
 /**
  * PutMedia: streams an MKV file (or standard input) into a Kinesis video stream.
  *
- * 1. GetDataEndpoint (APIName PUT_MEDIA): one small signed request (lib/cli/aws.ts), with the
+ * 1. GetDataEndpoint (APIName PUT_MEDIA): one small signed request (lib/cli/kvs-client.ts), with the
  *    Region, endpoint and credentials a KinesisVideoClient would use, without loading the client;
  * 2. POST /putMedia to that endpoint, SigV4-signed for `kinesisvideo` with the same credentials,
  *    with the headers the KVS API reference specifies
@@ -15,7 +15,7 @@
  * already arrived: the response is read to its end, so an ERROR acknowledgement always decides.
  */
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { controlPlaneEndpoint, kinesisVideoJson, resolveCredentials, resolveSettings } from './aws';
+import { controlPlaneEndpoint, kinesisVideoJson, resolveCredentials, resolveSettings } from './kvs-client';
 import { EXIT, NO_REGION, CliError } from './exit';
 
 import { signedHeaders } from './sigv4';

@@ -1,7 +1,7 @@
 /**
  * The SDK's own readers of the shared config files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE,
  * AWS_PROFILE) and of its partitions table, for the settings the environment alone does not decide
- * (lib/cli/aws.ts imports this module only then; the build makes it a file of its own,
+ * (lib/cli/kvs-client.ts imports this module only then; the build makes it a file of its own,
  * assets/cli/shared-config.js). Small: the heavy SDK code (clients, the credential chain) is in
  * lib/cli/sdk.ts.
  */
