@@ -11,7 +11,7 @@ import { recordWith, documentedRecord, toData } from '../test/fixtures/face-reco
 import { handlerBuildOptions } from '../scripts/esbuild-options.mjs';
 
 export const root = path.join(__dirname, '..');
-export const RUNS = Number(process.env.BENCH_RUNS ?? 21);
+export const RUNS = Number(process.env.BENCH_RUNS ?? 11);
 
 export interface Row {
   readonly benchmark: string;

@@ -28,12 +28,17 @@ async function main(): Promise<void> {
     const empty = path.join(dir, 'empty.js');
     writeFileSync(empty, '');
     const ctx: BenchContext = { dir, empty };
+    const t0 = Date.now();
     for (const name of modules) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { bench } = require(`./${name}.bench`) as { bench: (c: BenchContext) => Promise<Row[]> };
       console.error(`bench: ${name}`);
+      const t = Date.now();
       rows.push(...(await bench(ctx)));
+      // the budget: every module together within 5 minutes on the project's 2-core machine
+      console.error(`bench: ${name} took ${((Date.now() - t) / 1000).toFixed(0)} s`);
     }
+    console.error(`bench: ${modules.length} module(s) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

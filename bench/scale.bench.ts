@@ -22,7 +22,7 @@ import * as path from 'node:path';
 import { BenchContext, median, root, Row } from './common';
 import type { EngineName, SynthRun } from './scale-synth';
 
-const RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 7);
+const RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 5);
 
 interface Cost {
   readonly ms: number;

@@ -8,7 +8,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { BenchContext, median, root, Row } from './common';
 
-const RUNS = Number(process.env.BENCH_SYNTH_RUNS ?? 5);
+const RUNS = Number(process.env.BENCH_SYNTH_RUNS ?? 3);
 
 function synth(cwd: string, out: string): number {
   const start = process.hrtime.bigint();
