@@ -14,6 +14,7 @@
  *    sighting claims, whose items predate this module):
  *      `take`    free (no lease, or expired at `:now`) or already ours (`:me`);
  *      `held`    still ours: the condition of every extend, save and release;
+ *      `extend`  the update that takes or extends it (owner and until), under `take` or `held`;
  *      `release` the update that frees it at once (until = 0), for the next invocation to take;
  *    each an `expression` and `values(lease, nowMs?)`, exactly the values it uses. Compose them into
  *    a larger condition where a protocol needs more (the consumer's per-window claims).
@@ -63,6 +64,8 @@ export interface LeaseConditions {
   readonly take: LeaseExpression;
   /** Condition: still ours (`:me`). */
   readonly held: LeaseExpression;
+  /** Update: the lease (owner and until) taken or extended to `lease.untilMs`; write it under `take` or `held`. */
+  readonly extend: LeaseExpression;
   /** Update: frees the lease at once (`:zero`); write it under `held`. */
   readonly release: LeaseExpression;
 }
@@ -80,6 +83,10 @@ export function leaseConditions(
       values: (lease, nowMs = Date.now()) => ({ ':me': me(lease), ':now': { N: String(stored(nowMs)) } }),
     },
     held: { expression: `${names.owner} = :me`, values: (lease) => ({ ':me': me(lease) }) },
+    extend: {
+      expression: `SET ${names.owner} = :me, ${names.until} = :until`,
+      values: (lease) => ({ ':me': me(lease), ':until': { N: String(stored(lease.untilMs)) } }),
+    },
     release: { expression: `SET ${names.until} = :zero`, values: () => ({ ':zero': { N: String(RELEASED) } }) },
   };
 }
