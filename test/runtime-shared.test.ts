@@ -38,7 +38,7 @@ test('retryFailedEntries: resends only the entries reported failed, until none o
 
 test('retryFailedEntries: a transient call failure is retried, a permanent one hands the entries back at once, proceed() stops', async () => {
   let n = 0;
-  const transient = await retryFailedEntries(['a'], async (p) => (++n === 1 ? Promise.reject(throttled) : []), { attempts: 3, retry: fast });
+  const transient = await retryFailedEntries(['a'], async () => (++n === 1 ? Promise.reject(throttled) : []), { attempts: 3, retry: fast });
   expect([n, transient.entries]).toEqual([2, []]);
   n = 0;
   const permanent = await retryFailedEntries(['a', 'b'], async () => (++n, Promise.reject(denied)), { attempts: 3, retry: fast });
