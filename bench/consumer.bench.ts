@@ -1,5 +1,6 @@
 /**
- * The consumer: bundle size and cold load against an SDK-only bundle, PutEvents calls per batch
+ * The consumer: bundle size and cold load against an SDK-only bundle (instructions counted by
+ * valgrind, which machine load does not move, and wall time), PutEvents calls per batch
  * against ceil(events / 10), and the cost of de-duplication (./consumer-dedupe.ts), the bundled
  * handler against local servers.
  */
@@ -7,7 +8,7 @@ import * as path from 'node:path';
 import { FakeEventBridge } from '../test/support/fake-eventbridge';
 import { FakeSqs } from '../test/support/fake-sqs';
 import { dedupeCost } from './consumer-dedupe';
-import { BenchContext, compareColdLoad, compareSizes, recordCorpus, root, Row, sdkBaseline } from './common';
+import { BenchContext, compareColdInstructions, compareColdLoad, compareSizes, recordCorpus, root, Row, sdkBaseline } from './common';
 
 export async function bench(ctx: BenchContext): Promise<Row[]> {
   const consumer = path.join(root, 'assets', 'face-consumer', 'index.js');
@@ -17,6 +18,7 @@ export async function bench(ctx: BenchContext): Promise<Row[]> {
     '@aws-sdk/client-dynamodb': { client: 'DynamoDBClient', commands: ['PutItemCommand', 'UpdateItemCommand', 'BatchWriteItemCommand'] },
   });
   return [
+    compareColdInstructions('consumer handler', consumer, consumerBaseline, ctx.empty),
     compareColdLoad('consumer handler', consumer, consumerBaseline, ctx.empty),
     compareSizes('consumer handler', consumer, consumerBaseline),
     await countPutEvents(consumer),

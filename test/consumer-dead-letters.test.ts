@@ -3,8 +3,9 @@
  * handler against a local SQS that enforces MaximumMessageSize per message and per batch
  * (BatchRequestTooLong) and the characters SQS takes (InvalidMessageContents).
  */
-import { ConsumerServices, DATA_STREAM_ARN, kinesisEvent, kinesisRecord, loadConsumer, startServices } from './support/consumer-harness';
-import { toData } from './fixtures/face-records';
+import type { KinesisStreamBatchResponse, KinesisStreamRecord } from 'aws-lambda';
+import { ConsumerHandler, ConsumerServices, DATA_STREAM_ARN, kinesisEvent, kinesisRecord, loadConsumer, startServices } from './support/consumer-harness';
+import { recordWith, toData } from './fixtures/face-records';
 
 let services: ConsumerServices;
 
@@ -87,5 +88,50 @@ describe('characters SQS refuses (item 13)', () => {
     // the JSON parses to the original text
     expect(JSON.parse(oddMessage.Body).reason).toContain('\uFFFF\uFFFE not json');
     expect(services.sqs.bodies().map((b) => b.sequenceNumber).sort()).toEqual([odd.kinesis.sequenceNumber, plain.kinesis.sequenceNumber].sort());
+  });
+});
+
+/**
+ * What Lambda's Kinesis event source mapping does with a batch response (ReportBatchItemFailures):
+ * the next attempt starts at the lowest sequence number reported, and holds every record of the
+ * batch from there on, whatever the handler did with them.
+ */
+function retryOf(records: KinesisStreamRecord[], response: KinesisStreamBatchResponse): KinesisStreamRecord[] {
+  const failed = response.batchItemFailures.map((f) => BigInt(f.itemIdentifier));
+  if (failed.length === 0) {
+    return [];
+  }
+  const lowest = failed.reduce((a, b) => (b < a ? b : a));
+  return records.filter((r) => BigInt(r.kinesis.sequenceNumber) >= lowest);
+}
+
+/** Invokes the handler as the event source mapping does until a batch succeeds (or `attempts` runs out). */
+async function deliver(handler: ConsumerHandler, records: KinesisStreamRecord[], attempts = 5): Promise<number> {
+  let batch = records;
+  for (let n = 1; n <= attempts; n++) {
+    const response = await handler(kinesisEvent(batch));
+    batch = retryOf(batch, response);
+    if (batch.length === 0) {
+      return n;
+    }
+  }
+  throw new Error(`still failing after ${attempts} attempts`);
+}
+
+describe('each malformed record reaches the queue once (issue 20, item 4)', () => {
+  const person = (name: string, second: number) => kinesisRecord(toData(recordWith([{ matches: [name] }], { producerTime: 1700000000 + second })));
+  const letteredSequences = () => services.sqs.bodies().map((b) => b.sequenceNumber as string);
+
+  test('malformed records behind a record that failed are dead-lettered by the retry that redelivers them, not twice', async () => {
+    const handler = loadConsumer(services);
+    // bob's event fails through the handler's own retries, twice: two invocations report him
+    services.eventBridge.failMatching((detail) => detail.match?.externalImageId === 'bob', 'InternalFailure', 8);
+    const records = [kinesisRecord('%%before%%'), person('alice', 0), person('bob', 1), kinesisRecord('%%after%%'), person('carol', 2), kinesisRecord(toData('{"not": "a record"}'))];
+    const attempts = await deliver(handler, records);
+
+    expect(attempts).toBe(3);
+    const malformed = [records[0], records[3], records[5]].map((r) => r.kinesis.sequenceNumber);
+    expect(letteredSequences().sort()).toEqual(malformed.sort());
+    expect(new Set(letteredSequences()).size).toBe(letteredSequences().length);
   });
 });

@@ -143,9 +143,19 @@ describe('without de-duplication', () => {
     expect(services.eventBridge.events).toHaveLength(1);
   });
 
-  test('a dead letter the queue rejects in a batch response is retried', async () => {
+  test('a dead letter the queue rejects in a batch response is sent again alone, not left for a retry', async () => {
     const handler = loadConsumer(services);
     services.sqs.rejectEntries = 1;
+    const records = [kinesisRecord('%%%%'), kinesisRecord('&&&&')];
+    const response = await handler(kinesisEvent(records));
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(services.sqs.bodies().map((b) => b.sequenceNumber).sort()).toEqual(records.map((r) => r.kinesis.sequenceNumber).sort());
+  });
+
+  test('a dead letter the queue keeps refusing is retried', async () => {
+    const handler = loadConsumer(services);
+    services.sqs.rejectEntries = 1;
+    services.sqs.fail({ operation: 'SendMessage', type: 'ServiceUnavailable', message: 'down', status: 503, times: 10 });
     const records = [kinesisRecord('%%%%'), kinesisRecord('&&&&')];
     const response = await handler(kinesisEvent(records));
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: records[0].kinesis.sequenceNumber }] });

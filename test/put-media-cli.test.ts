@@ -69,6 +69,7 @@ function cli(args: string[], stdin?: Buffer, env: NodeJS.ProcessEnv = cliEnv()):
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.on('error', () => undefined); // a CLI that refuses its input exits before reading it all (EPIPE)
     if (stdin) {
       child.stdin.end(stdin);
     } else {
@@ -422,4 +423,62 @@ const clusterAt = (n: number) => {
   writer.end(); // (a read of the pipe still waiting in node's thread pool keeps the process until then)
   expect(reported).toContain('error: ERROR 4006 INVALID_MKV_DATA: The data is not valid MKV. (fragment timecode 1000)');
   expect(await exited).toBe(4);
+});
+
+// Issue 20 item 3: exit 0 means the whole input was sent and every fragment in it acknowledged
+// PERSISTED, whatever the input and whatever the endpoint does.
+describe('exit 0 only when the whole input is an MKV sent and PERSISTED', () => {
+  /** 2 MiB that are not an MKV (as in the review: an mp4 or a JPEG given by mistake). */
+  const notAnMkv = Buffer.alloc(2 * 1024 * 1024, 0x42);
+  notAnMkv.write('\u0000\u0000\u0000\u0018ftypisom', 'latin1');
+
+  test.each([
+    ['a file', false],
+    ['standard input', true],
+  ] as const)('%s that is not an MKV is a usage error (exit 1) before any request', async (_what, stdin) => {
+    kvs.misbehave = 'end-early';
+    const file = path.join(dir, 'clip.mp4');
+    writeFileSync(file, notAnMkv);
+    const run = stdin ? await cli(['put-media', '--stream', 'front-door', '-'], notAnMkv) : await cli(['put-media', '--stream', 'front-door', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('error: the input is not an MKV (Matroska) file: it starts with bytes 00 00 00 18, not the EBML header 1a 45 df a3');
+    expect(run.stderr).not.toContain('done:');
+    expect(kvs.calls).toEqual([]);
+  });
+
+  test('an empty input is a usage error (exit 1) before any request', async () => {
+    const run = await cli(['put-media', '--stream', 'front-door', '-'], Buffer.alloc(0));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('error: the input is empty');
+    expect(kvs.calls).toEqual([]);
+  });
+
+  (hasMkfifo ? test : test.skip)('a named pipe that is not an MKV: refused before its first byte goes out (exit 1)', async () => {
+    const fifo = namedPipe('not-mkv.fifo');
+    const running = cli(['put-media', '--stream', 'front-door', fifo]);
+    const writer = createWriteStream(fifo);
+    writer.on('error', () => undefined); // the CLI may close the pipe before the writer ends
+    writer.end(notAnMkv.subarray(0, 256 * 1024));
+    const run = await running;
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('error: the input is not an MKV (Matroska) file');
+    expect(kvs.sessions).toHaveLength(0);
+  });
+
+  test('an MKV that stops being one part way is not exit 0 even when every fragment seen is PERSISTED (exit 5)', async () => {
+    const file = path.join(dir, 'garbage-tail.mkv');
+    writeFileSync(file, Buffer.concat([fixtureBytes, Buffer.alloc(64 * 1024, 0)]));
+    const run = await cli(['put-media', '--stream', 'front-door', file]);
+    expect(run.code).toBe(5);
+    expect(run.stderr).toMatch(/error: PutMedia ended its response, but the input stopped being an MKV put-media can follow \(byte 0x0 cannot start an element id near byte \d+\)/);
+    expect(run.stderr).not.toContain('done:');
+  });
+
+  test('an MKV with no fragment (Cluster) at all is not exit 0: nothing was persisted (exit 1)', async () => {
+    const file = path.join(dir, 'header-only.mkv');
+    writeFileSync(file, fixtureBytes.subarray(0, clusterAt(0)));
+    const run = await cli(['put-media', '--stream', 'front-door', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('the input holds no fragment (MKV Cluster), so nothing was persisted');
+  });
 });

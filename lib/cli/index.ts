@@ -35,16 +35,20 @@ The caller needs kinesisvideo:GetDataEndpoint and kinesisvideo:PutMedia on the s
 (VideoStream.grantWrite grants them).
 
 Exit codes:
-  0  every fragment sent (every MKV Cluster, by its timecode) was acknowledged PERSISTED
-  1  usage error (unknown flag, missing --stream, unreadable file)
+  0  every fragment of the whole input (every MKV Cluster, by its timecode) was sent and
+     acknowledged PERSISTED
+  1  usage error (unknown flag, missing --stream, unreadable file), or an input that is not an
+     MKV (empty, or not starting with the EBML header: refused before any request; or holding
+     no Cluster)
   2  AWS error before streaming (GetDataEndpoint: stream not found, access denied, no credentials,
      no Region)
   3  HTTP error from PutMedia (for example 403 access denied, 404 stream not found), or the
      connection failed before PutMedia answered
   4  an ERROR acknowledgement: the error id, its name and what it means are printed
   5  not every fragment was acknowledged PERSISTED: PutMedia ended its response or the connection
-     closed before the whole input was sent or acknowledged, or no acknowledgement came within
-     --ack-timeout; the fragments left are printed
+     closed before the whole input was sent or acknowledged, no acknowledgement came within
+     --ack-timeout, or the input stopped being an MKV put-media can follow part way; the
+     fragments left are printed
   6  protocol error: PutMedia sent something that is not a JSON acknowledgement
 `;
 

@@ -17,6 +17,27 @@ const TIMECODE = 0xe7;
 /** The longest element header: a 4-byte id and an 8-byte size. */
 const MAX_HEADER = 12;
 
+/** The id of the EBML header, the element every Matroska (MKV) byte stream starts with. */
+const EBML_MAGIC = [0x1a, 0x45, 0xdf, 0xa3];
+
+/**
+ * Why the input whose first bytes are `head` is not an MKV (undefined if it may be one): it must
+ * start with the EBML header's id. With `whole`, `head` is all the input has there (a shorter one
+ * is not an MKV); without, it is the first chunk of a stream, whose next chunk may complete the id.
+ */
+export function notMkv(head: Uint8Array, whole = true): string | undefined {
+  if (head.length === 0) {
+    return 'the input is empty: put-media sends an MKV (Matroska) file';
+  }
+  for (let k = 0; k < EBML_MAGIC.length; k++) {
+    if (k >= head.length ? whole : head[k] !== EBML_MAGIC[k]) {
+      const shown = Array.from(head.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
+      return `the input is not an MKV (Matroska) file: it starts with bytes ${shown}, not the EBML header 1a 45 df a3`;
+    }
+  }
+  return undefined;
+}
+
 export class MkvScanner {
   /** Fragments (Clusters) seen, in order. */
   public fragments = 0;

@@ -18,6 +18,8 @@ import type { AwsCredentialIdentity } from '@smithy/types';
 import { controlPlaneEndpoint, kinesisVideoJson, resolveCredentials, resolveSettings } from './kvs-client';
 import { EXIT, NO_REGION, CliError } from './exit';
 
+import { head } from './input-head';
+import { notMkv } from './mkv-scanner';
 import { signedHeaders } from './sigv4';
 import { PutMediaOptions, Progress, Upload } from './upload';
 
@@ -28,6 +30,18 @@ export { Ack, ACK_ERRORS, AckParser, describeAck } from './acks';
 const isArn = (stream: string) => stream.startsWith('arn:');
 
 export async function putMedia(options: PutMediaOptions): Promise<Progress> {
+  // an input that is not an MKV is refused before any request (a FIFO, which cannot be read twice,
+  // is checked by the upload before its first byte goes out)
+  let start: Buffer | undefined;
+  try {
+    start = await head(options);
+  } catch (error) {
+    throw new PutMediaError(EXIT.USAGE, `cannot read the input: ${(error as Error).message}`);
+  }
+  const problem = start && notMkv(start);
+  if (problem !== undefined) {
+    throw new PutMediaError(EXIT.USAGE, problem);
+  }
   const settings = await resolveSettings(options.region);
   if (!settings) {
     throw new CliError(EXIT.AWS, NO_REGION);

@@ -9,7 +9,7 @@ import { connect as netConnect, isIP, Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { EXIT, CliError } from './exit';
 import { Ack, AckParser, cut, describeAck } from './acks';
-import { MkvScanner } from './mkv-scanner';
+import { MkvScanner, notMkv } from './mkv-scanner';
 
 
 export interface PutMediaOptions {
@@ -179,6 +179,9 @@ export class Upload {
       }
       await Promise.race([Promise.all(inFlight), this.aborted]);
     }
+    if (this.progress.bytesSent === 0 && !this.stopped()) {
+      this.fail(EXIT.USAGE, notMkv(Buffer.alloc(0))!); // an empty input: nothing to send
+    }
     if (!this.stopped()) {
       this.req.end();
     }
@@ -190,6 +193,12 @@ export class Upload {
 
   /** Resolves once the chunk is handed to the socket (its buffer may then be reused). */
   private write(chunk: Buffer): Promise<void> {
+    const problem = this.progress.bytesSent === 0 ? notMkv(chunk, false) : undefined;
+    if (problem !== undefined) {
+      // an input that could not be checked before the request (a FIFO): refused before its first byte goes out
+      this.fail(EXIT.USAGE, problem);
+      return Promise.resolve();
+    }
     // handed to the socket first, so that the kernel sends it while the chunk is scanned (a write
     // callback never runs before this returns, nor does an acknowledgement)
     const written = new Promise<void>((resolve) => {
@@ -337,6 +346,11 @@ export class Upload {
       this.fail(EXIT.PROTOCOL, `PutMedia sent ${this.malformed.length} malformed acknowledgement${this.malformed.length > 1 ? 's' : ''} (the first: ${cut(this.malformed[0])}); ${this.outstanding()}`);
     } else if (!this.bodyDone || this.pending.size > 0) {
       this.fail(EXIT.NOT_PERSISTED, `${why}${this.bodyDone ? '' : ` with ${this.progress.bytesSent} bytes of the input sent and the rest not`}: ${this.outstanding()}`);
+    } else if (this.scanner.lost !== undefined) {
+      // the fragments of the rest of the input are not known: none of them can be said PERSISTED
+      this.fail(EXIT.NOT_PERSISTED, `${why}, but the input stopped being an MKV put-media can follow (${this.scanner.lost}): the fragments after that point cannot be checked; ${this.outstanding()}`);
+    } else if (this.progress.fragmentsSent === 0) {
+      this.fail(EXIT.USAGE, `${why}: the input holds no fragment (MKV Cluster), so nothing was persisted`);
     } else {
       this.finish();
       this.resolve(this.progress);

@@ -1,8 +1,8 @@
-import { ArnFormat, Annotations, Duration, Names, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Annotations, CfnResource, Duration, Names, Stack, TagManager, Tags, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnStream } from 'aws-cdk-lib/aws-kinesisvideo';
 import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { ENGINE_NAMES } from '../events';
 import { METRICS_NAMESPACE, SAMPLER_METRICS, SAMPLER_SERVICE } from '../metric-names';
 import { ScheduleExpressions, validateSchedule } from '../private/analysis-schedule';
@@ -125,20 +125,38 @@ export function bindFrameSampling(scope: Construct, input: SamplingEngineInput, 
   };
 }
 
+/**
+ * The tag the frame-sampling engine sets on the streams it names with the pipeline's prefix; its
+ * value names the sampler that reads them (one per root stack). The sampler's `stream/<prefix>*`
+ * statements hold only for streams with this tag and value, so a stream-processor camera of the
+ * same pipeline (same prefix, no tag) and another stack's frame-sampling cameras (a hub's or a
+ * site's, other value) are outside them. The Service Authorization Reference lists
+ * `aws:ResourceTag/${TagKey}` for the stream resource type of both services, which
+ * kinesisvideo:GetDataEndpoint/GetImages and kinesis:PutRecord/PutRecords take. A tag, not a
+ * name: renaming would replace the existing cameras' streams (their video and records).
+ */
+export const SAMPLER_TAG = 'face-stream-pipeline:frame-sampler';
+
 function grantCamera(shared: FrameSamplerResources, stack: Stack, input: SamplingEngineInput): void {
   const prefix = input.streamNamePrefix;
-  const videoArn = prefix
-    ? stack.formatArn({ service: 'kinesisvideo', resource: 'stream', resourceName: `${prefix}*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME })
-    : input.videoStream.streamArn;
-  const dataArn = prefix ? stack.formatArn({ service: 'kinesis', resource: 'stream', resourceName: `${prefix}*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) : input.dataStream.streamArn;
-  shared.allow('ReadCameraImages', ['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetImages'], videoArn);
-  shared.allow('WriteFaceSearchRecords', ['kinesis:PutRecord', 'kinesis:PutRecords'], dataArn);
-  shared.allow('SearchCollection', ['rekognition:SearchFacesByImage'], input.collection.collectionArn);
   if (prefix) {
-    const reason = `every camera of the pipeline names its streams "${prefix}<camera name>": one pattern covers them, so the policy does not grow with cameras`;
+    const sampler = Names.uniqueId(shared);
+    tagStream(input.videoStream, sampler, input.cameraName);
+    tagStream(input.dataStream, sampler, input.cameraName);
+    const tagged = { StringEquals: { [`aws:ResourceTag/${SAMPLER_TAG}`]: sampler } };
+    const videoArn = stack.formatArn({ service: 'kinesisvideo', resource: 'stream', resourceName: `${prefix}*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const dataArn = stack.formatArn({ service: 'kinesis', resource: 'stream', resourceName: `${prefix}*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    shared.allow('ReadCameraImages', ['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetImages'], videoArn, tagged);
+    shared.allow('WriteFaceSearchRecords', ['kinesis:PutRecord', 'kinesis:PutRecords'], dataArn, tagged);
+    const reason = `the frame-sampling cameras of this stack: streams named "${prefix}<camera name>" and tagged ${SAMPLER_TAG}=${sampler} (not the pipeline's stream-processor cameras, nor another stack's); one pattern, so the policy does not grow with cameras`;
     ackWildcard(shared, videoArn, reason);
     ackWildcard(shared, dataArn, reason);
+  } else {
+    // streams given by the user (or a camera without a prefix): exactly these
+    shared.allow('ReadStreamImages', ['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetImages'], input.videoStream.streamArn);
+    shared.allow('WriteStreamRecords', ['kinesis:PutRecord', 'kinesis:PutRecords'], input.dataStream.streamArn);
   }
+  shared.allow('SearchCollection', ['rekognition:SearchFacesByImage'], input.collection.collectionArn);
   const region = stack.region;
   if (input.videoStream.encryptionKey) {
     shared.allow('DecryptVideo', ['kms:Decrypt'], input.videoStream.encryptionKey.keyArn, { StringEquals: { 'kms:ViaService': `kinesisvideo.${region}.amazonaws.com` } });
@@ -153,6 +171,15 @@ function grantCamera(shared: FrameSamplerResources, stack: Stack, input: Samplin
  * directly (DynamoDB UpdateItem, a universal target: no Lambda). Start clears `stopped` and records
  * the start time, so the sampler resumes there and does not analyse the stopped hours.
  */
+/** Tags a stream the camera made (its CloudFormation resource), in place: no replacement. */
+function tagStream(stream: IConstruct, sampler: string, camera: string): void {
+  const resource = stream.node.defaultChild;
+  if (!(resource instanceof CfnResource) || !TagManager.isTaggable(resource)) {
+    throw new Error(`Camera "${camera}": frame sampling expected ${stream.node.path} to be a stream this camera made`);
+  }
+  Tags.of(resource).add(SAMPLER_TAG, sampler);
+}
+
 function scheduleStartStop(scope: Construct, shared: FrameSamplerResources, stateKey: string, schedule: ScheduleExpressions): void {
   shared.grantScheduledStartStop();
   const stack = Stack.of(scope);

@@ -3,7 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct } from 'constructs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct, IConstruct } from 'constructs';
 import { ack, ackWildcard } from './nag';
 import { processorArn, processorStackPrefix, serviceRolePath } from './processor-names';
 import { handlerFunction, lambdaRole, retainedLogGroup } from './resources';
@@ -95,8 +96,9 @@ export class StreamProcessorProvider extends Construct {
       frameworkOnEventRole,
       frameworkCompleteAndTimeoutRole: frameworkWaiterRole,
       logGroup: frameworkLogs,
-      disableWaiterStateMachineLogging: false,
-      waiterStateMachineLogOptions: { destination: waiterLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      // logging is configured below: aws-cdk-lib's would also grant logs:CreateLogStream and
+      // logs:PutLogEvents on "*", which Step Functions' vended log delivery does not use
+      disableWaiterStateMachineLogging: true,
     });
     // aws-cdk-lib's Provider grants lambda:InvokeFunction on "<function arn>:*" (the function's
     // versions and aliases) for each function it calls, and no other function.
@@ -106,9 +108,10 @@ export class StreamProcessorProvider extends Construct {
       ackWildcard(role, `${isComplete.functionArn}:*`, invokes);
     }
     const waiter = provider.node.findChild('waiter-state-machine');
+    logWaiter(waiter, waiterLogs);
     // Step Functions' log delivery actions (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery,
     // DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies,
-    // DescribeLogGroups) support no resource-level permissions: aws-cdk-lib grants them on "*".
+    // DescribeLogGroups) support no resource-level permissions.
     Validations.of(waiter).acknowledge(
       ack(
         'AwsSolutions-IAM5[Resource::*]',
@@ -158,4 +161,44 @@ export class StreamProcessorProvider extends Construct {
       this.collectionStatement.addResources(collectionArn);
     }
   }
+}
+
+/**
+ * The waiter state machine's logging, as aws-cdk-lib's Provider would configure it (every state
+ * change to `logGroup`, without execution data) but with only the permissions Step Functions' vended
+ * log delivery uses: the log delivery actions, which support no resource-level permission. The
+ * delivery itself writes the log streams with the service's own credentials, so the role gets no
+ * logs:CreateLogStream or logs:PutLogEvents. Its trust policy also gets the confused-deputy
+ * conditions Step Functions supports (the account, and a state machine of this account and Region).
+ */
+function logWaiter(waiter: IConstruct, logGroup: logs.ILogGroup): void {
+  const stack = Stack.of(waiter);
+  const role = waiter.node.findChild('Role') as iam.Role;
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'VendedLogDelivery',
+      actions: [
+        'logs:CreateLogDelivery',
+        'logs:GetLogDelivery',
+        'logs:UpdateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:DescribeResourcePolicies',
+        'logs:DescribeLogGroups',
+      ],
+      resources: ['*'],
+    }),
+  );
+  const cfnRole = role.node.defaultChild as iam.CfnRole;
+  cfnRole.addPropertyOverride('AssumeRolePolicyDocument.Statement.0.Condition', {
+    StringEquals: { 'aws:SourceAccount': stack.account },
+    ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+  });
+  const machine = waiter.node.findChild('Resource') as sfn.CfnStateMachine;
+  machine.loggingConfiguration = {
+    destinations: [{ cloudWatchLogsLogGroup: { logGroupArn: logGroup.logGroupArn } }],
+    includeExecutionData: false,
+    level: sfn.LogLevel.ALL,
+  };
 }

@@ -1,6 +1,8 @@
 /**
- * Malformed records go to the dead-letter queue with their reason and raw data, and are never
- * retried. SQS's rules, as the service applies them:
+ * Malformed records go to the dead-letter queue with their reason and raw data, each once: the
+ * handler passes only the records that no retry will redeliver, and the letters go in stream order,
+ * a batch at a time, stopping at the first batch the queue fails to take in full (the records after
+ * it come again with the retry). SQS's rules, as the service applies them:
  *  - a message is at most the queue's MaximumMessageSize bytes, and so is a SendMessageBatch call
  *    in all (otherwise BatchRequestTooLong for the whole call): batches are cut by bytes and count;
  *  - a body may only hold #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF
@@ -23,6 +25,8 @@ import { config } from './config';
 export interface DeadLetter {
   readonly record: KinesisStreamRecord;
   readonly reason: string;
+  /** The record's position in its batch (stream order). */
+  readonly index: number;
 }
 
 /** SQS's most entries per SendMessageBatch. */
@@ -94,17 +98,27 @@ export function batchesOf(messages: Message[], max: number): Message[][] {
   return batchBy(messages, { maxCount: MAX_BATCH_ENTRIES, maxBytes: max, sizeOf: (m) => m.bytes });
 }
 
-/** Sends the letters; adds the records that met a transient failure to `failed`. */
-export async function sendDeadLetters(letters: DeadLetter[], failed: Set<KinesisStreamRecord>): Promise<void> {
-  if (letters.length === 0) {
-    return;
-  }
+/**
+ * Sends the letters (in stream order) and returns how many the queue took; adds the records that met
+ * a transient failure to `failed`. After a batch with such a failure, the later letters are not
+ * sent: Lambda redelivers their records with the retry, which sends them.
+ */
+export async function sendDeadLetters(letters: DeadLetter[], failed: Set<KinesisStreamRecord>): Promise<number> {
   const max = config.deadLetterMaxMessageBytes;
   const messages = letters.map((letter) => {
     const body = deadLetterBody(letter, max);
     return { letter, body, bytes: Buffer.byteLength(body) };
   });
-  await Promise.all(batchesOf(messages, max).map((batch) => sendBatch(batch, failed)));
+  let sent = 0;
+  for (const batch of batchesOf(messages, max)) {
+    await sendBatch(batch, failed);
+    const refused = batch.filter((m) => failed.has(m.letter.record)).length;
+    sent += batch.length - refused;
+    if (refused > 0) {
+      break;
+    }
+  }
+  return sent;
 }
 
 async function sendBatch(batch: Message[], failed: Set<KinesisStreamRecord>): Promise<void> {
@@ -124,16 +138,22 @@ async function sendBatch(batch: Message[], failed: Set<KinesisStreamRecord>): Pr
     }
     // the queue refuses the call itself (e.g. BatchRequestTooLong with a smaller queue than configured): one by one
     logger.warn('dead-letter batch refused; sending the letters one by one', { error: errorName(error), records: batch.length });
-    await Promise.all(batch.map((m) => sendOne(m, failed)));
+    for (const m of batch) {
+      await sendOne(m, failed);
+      if (failed.has(m.letter.record)) {
+        return; // the rest come again with the retry
+      }
+    }
     return;
   }
   await Promise.all(
     (response.Failed ?? []).map((failure) => {
       const m = batch[Number(failure.Id)];
       if (!failure.SenderFault) {
-        logger.warn('dead-letter message not accepted; the record will be retried', { code: failure.Code, sequenceNumber: m.letter.record.kinesis?.sequenceNumber });
-        failed.add(m.letter.record);
-        return undefined;
+        // sent again alone now: the letters after it in this batch are in the queue already, and a
+        // batch item failure would make the retry send them again
+        logger.warn('dead-letter message not accepted; sending it again alone', { code: failure.Code, sequenceNumber: m.letter.record.kinesis?.sequenceNumber });
+        return sendOne(m, failed);
       }
       return sendMinimal(m.letter, failure.Code ?? 'SenderFault', failed);
     }),

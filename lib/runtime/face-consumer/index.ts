@@ -3,13 +3,17 @@
  *
  * For each batch of Rekognition face search records it
  *  1. decodes, validates and normalises every record into one event per detected face
- *     (../face-records/parser.ts); a malformed record goes straight to the SQS dead-letter queue
- *     with its reason and raw data, and is never retried (dead-letters.ts);
+ *     (../face-records/parser.ts); a malformed record goes to the SQS dead-letter queue with its
+ *     reason and raw data (dead-letters.ts), once: see step 4;
  *  2. de-duplicates sightings: one event per person (or unknown face) and camera and window,
  *     agreed across concurrent invocations through DynamoDB claims (dedupe.ts);
  *  3. sends "Face Matched" / "Face Not Matched" events through the shared publisher (events.ts);
- *  4. answers with exactly the records that met a transient failure (ReportBatchItemFailures), so
- *     only they, and the records after them, are retried.
+ *  4. answers with exactly the records that met a transient failure (ReportBatchItemFailures).
+ *     Lambda retries a Kinesis batch from the first of them: every record after it comes again,
+ *     whatever this invocation did with it. So a malformed record is dead-lettered only when it
+ *     comes before the first failed record (the retry does not send it again); one after it waits
+ *     for the retry that redelivers it. The letters go in stream order and stop at the first
+ *     letter the queue fails to take, for the same reason.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
@@ -32,26 +36,28 @@ export async function handler(event: KinesisStreamEvent, context?: Context): Pro
   const sightings: Sighting[] = [];
   const letters: DeadLetter[] = [];
 
-  for (const record of records) {
+  for (const [index, record] of records.entries()) {
     try {
       for (const faceEvent of parseFaceRecord(record.kinesis?.data, cameraOf(record.eventSourceARN))) {
         sightings.push({ record, event: faceEvent });
       }
     } catch (error) {
       const reason = error instanceof RecordError ? error.message : `${errorName(error)}: ${(error as Error).message}`;
-      logger.warn('malformed record sent to the dead-letter queue', { reason, sequenceNumber: record.kinesis?.sequenceNumber, eventSourceARN: record.eventSourceARN });
-      letters.push({ record, reason });
+      logger.warn('malformed record', { reason, sequenceNumber: record.kinesis?.sequenceNumber, eventSourceARN: record.eventSourceARN });
+      letters.push({ record, reason, index });
     }
   }
-  outcome.malformed = letters.length;
 
-  await sendDeadLetters(letters, outcome.failed);
   if (config.dedupeOn) {
     const remainingMs = context?.getRemainingTimeInMillis?.() ?? DEFAULT_LEASE_SECONDS * 1000;
     await publishOncePerWindow(sightings, outcome, { owner: randomUUID(), untilMs: Date.now() + remainingMs });
   } else {
     await publishSightings(sightings, outcome);
   }
+  // the retry redelivers every record from the first failed one on: letters for them would be sent twice
+  const firstFailed = records.findIndex((r) => outcome.failed.has(r));
+  const due = firstFailed < 0 ? letters : letters.filter((l) => l.index < firstFailed);
+  outcome.malformed = await sendDeadLetters(due, outcome.failed);
   return respond(records, sightings.length, outcome);
 }
 
