@@ -36,11 +36,11 @@ export async function putMedia(options: PutMediaOptions): Promise<Progress> {
   try {
     start = await head(options);
   } catch (error) {
-    throw new PutMediaError(EXIT.USAGE, `cannot read the input: ${(error as Error).message}`);
+    throw new CliError(EXIT.USAGE, `cannot read the input: ${(error as Error).message}`);
   }
   const problem = start && notMkv(start);
   if (problem !== undefined) {
-    throw new PutMediaError(EXIT.USAGE, problem);
+    throw new CliError(EXIT.USAGE, problem);
   }
   const settings = await resolveSettings(options.region);
   if (!settings) {
