@@ -74,7 +74,8 @@ export type PolicyDocument = { Version?: string; Statement: any[] };
 
 export interface NamedPolicy {
   readonly name: string;
-  readonly policy: PolicyDocument;
+  /** Writable, so that a test can plant a missing statement (test/iam-simulation.test.ts). */
+  policy: PolicyDocument;
 }
 
 export class Deployment {

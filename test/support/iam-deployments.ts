@@ -14,7 +14,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { FaceCollection, FaceEnrollment, FaceSearchConsumer, FaceSearchEngine, FaceStreamPipeline, VideoStream } from '../../lib';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { FaceCollection, FaceEnrollment, FaceSearchConsumer, FaceSearchEngine, FaceStreamPipeline, StreamProcessor, VideoStream } from '../../lib';
 import { AppSnapshot, DeployedResource, Deployment, DeploymentOptions, snapshotOf } from './iam-deployment';
 
 export const ACCOUNT = '123456789012';
@@ -82,33 +83,52 @@ export function enrollmentDeployment(): Deployment {
 }
 export const enrollmentRole = (d: Deployment) => d.functionRole(/\/Enrollment\/Handler\/Resource$/);
 
-/** The frame sampler (test/support/frame-sampler-harness.ts): camera front-door on its own streams, collection "faces", state table "sampler-state". */
+/**
+ * The frame sampler (test/support/frame-sampler-harness.ts) of a site of a hub: camera front-door on
+ * its own streams, collection "faces" (the hub's), its own state table "sampler-state"; the hub's
+ * state table "hub-budget" holds every site's Rekognition budget rows. A second camera of the site
+ * is on a schedule (EventBridge Scheduler writes its state row).
+ */
 export function samplerDeployment(): Deployment {
-  return cached('sampler', { account: ACCOUNT, region: 'us-west-2', names: [[/FrameSampler\/State\/Resource$/, 'sampler-state']] }, (app) => {
-    const stack = new Stack(app, 'TestStack', { env: env('us-west-2') });
-    new FaceStreamPipeline(stack, 'Faces', {
-      collectionId: 'faces',
-      engine: FaceSearchEngine.frameSampling(),
-      cameras: [
-        {
-          name: 'front-door',
-          videoStream: new VideoStream(stack, 'Video', { streamName: 'front-door' }),
-          dataStream: new kinesis.Stream(stack, 'Data', { streamName: 'front-door-faces', encryption: kinesis.StreamEncryption.MANAGED }),
-        },
-      ],
-    });
-  });
+  return cached(
+    'sampler',
+    { account: ACCOUNT, region: 'us-west-2', names: [[/^Hub\/.*FrameSampler\/State\/Resource$/, 'hub-budget'], [/FrameSampler\/State\/Resource$/, 'sampler-state']] },
+    (app) => {
+      const hubStack = new Stack(app, 'Hub', { env: env('us-west-2') });
+      const hub = new FaceStreamPipeline(hubStack, 'Faces', { collectionId: 'faces', engine: FaceSearchEngine.frameSampling(), cameras: [{ name: 'lobby' }] });
+      const siteStack = new Stack(app, 'Site', { env: env('us-west-2') });
+      new FaceStreamPipeline(siteStack, 'Faces', {
+        hub,
+        engine: FaceSearchEngine.frameSampling(),
+        cameras: [
+          {
+            // streams made elsewhere, by ARN (a site's own kinesis.Stream would make the hub's consumer
+            // reference the site while the site references the hub: a dependency cycle)
+            name: 'front-door',
+            videoStream: VideoStream.fromStreamArn(siteStack, 'Video', `arn:aws:kinesisvideo:us-west-2:${ACCOUNT}:stream/front-door/1700000000000`),
+            dataStream: kinesis.Stream.fromStreamArn(siteStack, 'Data', `arn:aws:kinesis:us-west-2:${ACCOUNT}:stream/front-door-faces`),
+          },
+          { name: 'garage', schedule: { start: scheduler.ScheduleExpression.cron({ hour: '8', minute: '0' }), stop: scheduler.ScheduleExpression.cron({ hour: '18', minute: '0' }) } },
+        ],
+      });
+    },
+  );
 }
-export const samplerRole = (d: Deployment) => d.functionRole(/FrameSampler\/Sampler\/Resource$/);
+/** The site's sampler: its own camera state, the budget rows in the hub's table. */
+export const samplerRole = (d: Deployment) => d.functionRole(/^Site\/.*FrameSampler\/Sampler\/Resource$/);
 
 /**
  * The stream processor provider (test/support/provider-harness.ts): stack "Stack", pipeline "Faces",
  * camera front-door on its own streams (whose processor's NamePrefix the harness uses), collection
  * "faces", the camera's service role by the harness's name.
  */
-export function providerDeployment(region = 'eu-west-1'): Deployment {
-  return cached(`provider-${region}`, { account: ACCOUNT, region, names: [[/front-door\/StreamProcessor\/ServiceRole\/Resource$/, 'RekognitionServiceRole']] }, (app) => {
-    const stack = new Stack(app, 'Stack', { env: env(region) });
+export function providerDeployment(stackName = 'Stack'): Deployment {
+  return cached(`provider-${stackName}`, { account: ACCOUNT, region: 'eu-west-1', names: [
+      [/front-door\/StreamProcessor\/ServiceRole\/Resource$/, 'RekognitionServiceRole'],
+      [/lobby\/StreamProcessor\/ServiceRole\/Resource$/, 'NamedProcessorRole'],
+      [/hall\/StreamProcessor\/ServiceRole\/Resource$/, 'RenamedProcessorRole'],
+    ] }, (app) => {
+    const stack = new Stack(app, stackName, { env: env('eu-west-1') });
     new FaceStreamPipeline(stack, 'Faces', {
       collectionId: 'faces',
       cameras: [
@@ -117,21 +137,42 @@ export function providerDeployment(region = 'eu-west-1'): Deployment {
           videoStream: new VideoStream(stack, 'Video', { streamName: 'front-door' }),
           dataStream: new kinesis.Stream(stack, 'Data', { streamName: 'front-door-faces', encryption: kinesis.StreamEncryption.MANAGED }),
         },
+        // processors with names of their own (the handler tests' "front-door" and "front-door-v2")
+        { name: 'lobby', streamProcessorName: 'front-door' },
+        { name: 'hall', streamProcessorName: 'front-door-v2' },
       ],
+    });
+    // a second collection, so that the provider may create processors on it (the tests that move a processor to "other-faces")
+    new FaceStreamPipeline(stack, 'Other', { collectionId: 'other-faces', cameras: [{ name: 'garage' }] });
+    // a processor with a role and streams of the user's ("changing RoleArn / the streams replaces the processor")
+    new StreamProcessor(stack, 'Custom', {
+      collection: FaceCollection.fromCollectionId(stack, 'FacesCollection', 'faces'),
+      videoStream: VideoStream.fromStreamArn(stack, 'OtherVideo', `arn:aws:kinesisvideo:eu-west-1:${ACCOUNT}:stream/other/1700000000001`),
+      dataStream: kinesis.Stream.fromStreamArn(stack, 'OtherData', `arn:aws:kinesis:eu-west-1:${ACCOUNT}:stream/other`),
+      role: iam.Role.fromRoleArn(stack, 'OtherRole', `arn:aws:iam::${ACCOUNT}:role/Other`),
     });
   });
 }
+/** The processor health check of stack "TestStack" (test/processor-health-handler.test.ts's prefix). */
+export const healthDeployment = () => providerDeployment('TestStack');
 export const providerRole = (d: Deployment) => d.functionRole(/StreamProcessorProvider\/OnEvent\/Resource$/);
 export const processorHealthRole = (d: Deployment) => d.functionRole(/ProcessorHealthCheck\/Function\/Resource$/);
 
-/** The CLI's users (put-media, follow): a role granted what the README tells a camera's uploader and a follower to grant. */
+/**
+ * The CLI's users (put-media, follow): roles granted what VideoStream.grantWrite and
+ * Stream.grantRead give, on camera front-door's streams and on a camera's imported streams that no
+ * longer exist (the tests of a missing stream: AWS answers ResourceNotFound only to a caller allowed
+ * to ask).
+ */
 export function cliDeployment(): Deployment {
   return cached('cli', { account: ACCOUNT, region: 'eu-west-1' }, (app) => {
     const stack = new Stack(app, 'TestStack', { env: env('eu-west-1') });
-    const video = new VideoStream(stack, 'Video', { streamName: 'front-door' });
-    const data = new kinesis.Stream(stack, 'Data', { streamName: 'front-door-faces', encryption: kinesis.StreamEncryption.MANAGED });
-    video.grantWrite(new iam.Role(stack, 'Uploader', { assumedBy: new iam.AccountRootPrincipal() }));
-    data.grantRead(new iam.Role(stack, 'Follower', { assumedBy: new iam.AccountRootPrincipal() }));
+    const uploader = new iam.Role(stack, 'Uploader', { assumedBy: new iam.AccountRootPrincipal() });
+    const follower = new iam.Role(stack, 'Follower', { assumedBy: new iam.AccountRootPrincipal() });
+    new VideoStream(stack, 'Video', { streamName: 'front-door' }).grantWrite(uploader);
+    VideoStream.fromStreamArn(stack, 'Gone', `arn:aws:kinesisvideo:eu-west-1:${ACCOUNT}:stream/back-door/0`).grantWrite(uploader);
+    new kinesis.Stream(stack, 'Data', { streamName: 'front-door-faces', encryption: kinesis.StreamEncryption.MANAGED }).grantRead(follower);
+    kinesis.Stream.fromStreamArn(stack, 'GoneData', `arn:aws:kinesis:eu-west-1:${ACCOUNT}:stream/back-door-faces`).grantRead(follower);
   });
 }
 export const role = (pathPattern: RegExp) => (d: Deployment): DeployedResource => d.resource('AWS::IAM::Role', pathPattern);
