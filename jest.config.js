@@ -14,4 +14,6 @@ module.exports = {
   snapshotSerializers: ['<rootDir>/test/support/mask-asset-hashes.js'],
   testTimeout: 30000,
   setupFiles: ['<rootDir>/test/support/quiet-env.js'],
+  // every signed request the local servers receive is checked against the synthesized IAM policies
+  setupFilesAfterEnv: ['<rootDir>/test/support/iam-guard.ts'],
 };

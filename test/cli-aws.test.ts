@@ -13,6 +13,11 @@ import * as path from 'node:path';
 import { AwsSettings, controlPlaneEndpoint, kinesisVideoJson, resolveCredentials, resolveSettings } from '../lib/cli/kvs-client';
 import { signedHeaders } from '../lib/cli/sigv4';
 import { LocalServer } from './support/local-server';
+import { checkIam } from './support/iam-check';
+import { cliDeployment, role } from './support/iam-deployments';
+
+// every AWS call made in these tests is evaluated against the synthesized policies (test/support/iam-check.ts)
+checkIam({ deployment: cliDeployment, callers: { AKIDEXAMPLE: role(/Uploader\/Resource$/) } });
 
 let dir: string;
 const savedEnv = { ...process.env };
@@ -195,7 +200,7 @@ describe('GetDataEndpoint', () => {
 
   test.each([
     ['a stream name, an endpoint with a base path, session credentials', '/base/', { StreamName: 'front-door' }, 'token'],
-    ['a stream ARN, an endpoint without a path', '', { StreamARN: 'arn:aws:kinesisvideo:eu-west-1:123456789012:stream/front-door/1' }, undefined],
+    ['a stream ARN, an endpoint without a path', '', { StreamARN: 'arn:aws:kinesisvideo:eu-west-1:123456789012:stream/front-door/1700000000000' }, undefined],
   ])('the request the client sends, validly signed: %s', async (_, base, stream, sessionToken) => {
     useEnv({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_KINESIS_VIDEO: `${url}${base}`, AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: sessionToken });
     requests.length = 0;

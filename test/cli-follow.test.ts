@@ -7,6 +7,11 @@ import * as path from 'node:path';
 import { parseFaceRecord, RecordError } from '../lib/runtime/face-records/parser';
 import { FakeKinesisData } from './support/fake-kinesis-data';
 import { recordWith, toData } from './fixtures/face-records';
+import { checkIam } from './support/iam-check';
+import { cliDeployment, role } from './support/iam-deployments';
+
+// every AWS call made in these tests is evaluated against the synthesized policies (test/support/iam-check.ts)
+checkIam({ deployment: cliDeployment, callers: { AKIDEXAMPLE: role(/Follower\/Resource$/) } });
 
 const CLI = process.env.CLI_BUNDLE ?? path.join(__dirname, '..', 'assets', 'cli', 'index.js');
 let kinesis: FakeKinesisData;

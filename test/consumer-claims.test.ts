@@ -9,6 +9,11 @@ import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { ConsumerHandler, ConsumerServices, DATA_STREAM_ARN, Gate, kinesisEvent, kinesisRecord, loadConsumer, startServices, TABLE } from './support/consumer-harness';
 import { recordWith, toData } from './fixtures/face-records';
+import { checkIam } from './support/iam-check';
+import { consumerDeployment, consumerRole } from './support/iam-deployments';
+
+// every AWS call made in these tests is evaluated against the synthesized policies (test/support/iam-check.ts)
+checkIam({ deployment: consumerDeployment, callers: { AKIDEXAMPLE: consumerRole } });
 
 let services: ConsumerServices;
 

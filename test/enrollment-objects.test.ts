@@ -6,6 +6,11 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { S3Event } from 'aws-lambda';
 import { BUCKET, enrollmentHarness, lambdaContext } from './support/enrollment-harness';
+import { checkIam } from './support/iam-check';
+import { enrollmentDeployment, enrollmentRole } from './support/iam-deployments';
+
+// every AWS call made in these tests is evaluated against the synthesized policies (test/support/iam-check.ts)
+checkIam({ deployment: enrollmentDeployment, callers: { AKIDEXAMPLE: enrollmentRole } });
 
 // POWERTOOLS_DEV: the logger writes through the global console, where the tests read it
 const h = enrollmentHarness({ AWS_MAX_ATTEMPTS: '1', LOG_LEVEL: 'INFO', POWERTOOLS_DEV: 'true' });

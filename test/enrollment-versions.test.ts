@@ -4,6 +4,11 @@
  * of a version, in any order; enrolment follows the key's current picture.
  */
 import { BUCKET, enrollmentHarness, lambdaContext } from './support/enrollment-harness';
+import { checkIam } from './support/iam-check';
+import { enrollmentDeployment, enrollmentRole } from './support/iam-deployments';
+
+// every AWS call made in these tests is evaluated against the synthesized policies (test/support/iam-check.ts)
+checkIam({ deployment: enrollmentDeployment, callers: { AKIDEXAMPLE: enrollmentRole } });
 
 const h = enrollmentHarness({ AWS_MAX_ATTEMPTS: '1' });
 const { rekognition, s3 } = h;

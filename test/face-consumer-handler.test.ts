@@ -5,6 +5,11 @@
  */
 import { ConsumerServices, DATA_STREAM_ARN, kinesisEvent, kinesisRecord, loadConsumer, startServices, TABLE } from './support/consumer-harness';
 import { documentedRecord, recordWith, toData } from './fixtures/face-records';
+import { checkIam } from './support/iam-check';
+import { consumerDeployment, consumerRole } from './support/iam-deployments';
+
+// every call the bundle makes is evaluated against the consumer's synthesized policies
+checkIam({ deployment: consumerDeployment, callers: { AKIDEXAMPLE: consumerRole } });
 
 let services: ConsumerServices;
 

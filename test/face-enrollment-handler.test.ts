@@ -4,6 +4,11 @@
  * DynamoDB's and EventBridge's wire protocols, through the real AWS SDK v3 clients.
  */
 import { BUCKET, enrollmentHarness, TABLE } from './support/enrollment-harness';
+import { checkIam } from './support/iam-check';
+import { enrollmentDeployment, enrollmentRole } from './support/iam-deployments';
+
+// every AWS call made in these tests is evaluated against the synthesized policies (test/support/iam-check.ts)
+checkIam({ deployment: enrollmentDeployment, callers: { AKIDEXAMPLE: enrollmentRole } });
 
 // one SDK attempt per call: a scripted fault fails the invocation, as exhausted SDK retries do
 const h = enrollmentHarness({ AWS_MAX_ATTEMPTS: '1' });

@@ -106,7 +106,7 @@ describe('FaceEnrollment', () => {
       { Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Effect: 'Allow', Resource: [{ 'Fn::GetAtt': [expect.stringMatching(/^FacesEnrollmentMapping/), 'Arn'] }] },
       {
         Action: 'events:PutEvents',
-        Condition: { StringEquals: { 'events:source': FaceEvents.SOURCE } },
+        Condition: { 'ForAnyValue:StringEquals': { 'events:source': FaceEvents.SOURCE } },
         Effect: 'Allow',
         Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:eu-west-1:123456789012:event-bus/default']] },
       },

@@ -95,7 +95,7 @@ describe('FaceSearchConsumer', () => {
       },
       {
         Action: 'events:PutEvents',
-        Condition: { StringEquals: { 'events:source': 'face-stream-pipeline' } },
+        Condition: { 'ForAnyValue:StringEquals': { 'events:source': 'face-stream-pipeline' } },
         Effect: 'Allow',
         Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:eu-west-1:123456789012:event-bus/default']] },
       },

@@ -11,6 +11,12 @@ import { validateRecord } from '../lib/runtime/face-records/parser';
 import { ConsumerServices, kinesisEvent, kinesisRecord, loadConsumer, startServices } from './support/consumer-harness';
 import { renderFrame, SceneFace } from './support/frames';
 import { cameraInput, COLLECTION, context, DATA_ARN, loadSampler, SamplerServices, seedState, startSamplerServices, STATE_TABLE, stateRow, VIDEO_ARN } from './support/frame-sampler-harness';
+import { checkIam } from './support/iam-check';
+import { samplerDeployment, samplerRole } from './support/iam-deployments';
+
+// every AWS call made in these tests is evaluated against the synthesized policies (test/support/iam-check.ts),
+// as a site's sampler: its own state table "sampler-state", the budget rows in its hub's "hub-budget"
+checkIam({ deployment: samplerDeployment, callers: { AKIDEXAMPLE: samplerRole } });
 
 let consumer: ConsumerServices;
 let services: SamplerServices;

@@ -5,6 +5,11 @@
  */
 import * as path from 'node:path';
 import { FakeRekognition } from './support/fake-rekognition';
+import { checkIam } from './support/iam-check';
+import { healthDeployment, processorHealthRole } from './support/iam-deployments';
+
+// every AWS call made in these tests is evaluated against the synthesized policies (test/support/iam-check.ts)
+checkIam({ deployment: healthDeployment, callers: { AKIDEXAMPLE: processorHealthRole } });
 
 const BUNDLE = path.join(__dirname, '..', 'assets', 'processor-health', 'index.js');
 const PREFIX = 'TestStack-e82b44c6-';

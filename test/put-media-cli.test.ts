@@ -10,6 +10,16 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { FakeKinesisVideo } from './support/fake-kinesis-video';
 import { CLUSTER_ID, countClusters, makeMkv } from './support/mkv';
+import { checkIam } from './support/iam-check';
+import { cliDeployment, role } from './support/iam-deployments';
+
+// every AWS call made in these tests is evaluated against the synthesized policies (test/support/iam-check.ts)
+checkIam({
+  deployment: cliDeployment,
+  callers: { AKIDEXAMPLE: role(/Uploader\/Resource$/) },
+  // the profile test's camera is in another Region than the deployment's (it tests where the CLI finds its settings)
+  ignoreKeys: ['AKIDPROFILE'],
+});
 
 /** CLI_BUNDLE: another build of the CLI to run these tests against (an older one, to see them fail). */
 const CLI = process.env.CLI_BUNDLE ?? path.join(__dirname, '..', 'assets', 'cli', 'index.js');

@@ -3,7 +3,12 @@
  * with CloudFormation-style events through the Provider framework's protocol, against a local
  * server speaking Rekognition's JSON 1.1 protocol, through the real AWS SDK v3 client.
  */
-import { DATA_ARN, event, Harness, properties, ROLE_ARN, run, startHarness, VIDEO_ARN } from './support/provider-harness';
+import { DATA_ARN, event, Harness, NAME_PREFIX, properties, ROLE_ARN, run, startHarness, VIDEO_ARN } from './support/provider-harness';
+import { checkIam } from './support/iam-check';
+import { providerDeployment, providerRole } from './support/iam-deployments';
+
+// every AWS call made in these tests is evaluated against the synthesized policies (test/support/iam-check.ts)
+const iam = checkIam({ deployment: providerDeployment, callers: { AKIDEXAMPLE: providerRole } });
 
 let h: Harness;
 
@@ -15,7 +20,7 @@ afterAll(async () => {
 });
 beforeEach(() => h.fake.reset());
 
-const PREFIX = 'Stack-Faces-front-door-StreamProcessor-94AFBEA2';
+const PREFIX = NAME_PREFIX;
 
 async function createRunning(overrides: Record<string, unknown> = {}) {
   const props = properties(overrides);
@@ -59,11 +64,11 @@ describe('create', () => {
   });
 
   test('a FAILED processor fails the deployment with the service StatusMessage, and rollback removes it', async () => {
-    h.fake.failStartWith = 'Access denied to Role arn:aws:iam::123456789012:role/RekognitionServiceRole';
+    h.fake.failStartWith = `Access denied to Role ${ROLE_ARN}`;
     const create = event('Create', properties());
     const onEventResult = await h.handler.onEvent(create);
     const name = onEventResult.PhysicalResourceId;
-    await expect(run(h.handler, create)).rejects.toThrow(/is FAILED: Access denied to Role arn:aws:iam::123456789012:role\/RekognitionServiceRole/);
+    await expect(run(h.handler, create)).rejects.toThrow(`is FAILED: Access denied to Role ${ROLE_ARN}`);
 
     // CloudFormation rolls back with a Delete of the physical id it was given
     await run(h.handler, event('Delete', properties(), { PhysicalResourceId: name }));
@@ -346,6 +351,10 @@ describe('faults: afterwards the service holds no processor the stack does not k
     h.fake.fail({ operation: 'StartStreamProcessor', type: 'InternalServerError', message: 'service unavailable', status: 500, times: 100 });
     const create = event('Create', properties());
     await expect(run(h.handler, create)).rejects.toThrow(/StartStreamProcessor .* InternalServerError/);
+    iam.knownDenial(
+      'rekognition:DescribeStreamProcessor',
+      'the rollback Delete describes "<request>-failed", a name outside the provider\'s streamprocessor/<stack prefix>-*: AWS answers AccessDenied, not ResourceNotFound (reported with issue 24)',
+    );
     // the framework reports the failure with a physical id that is not a processor; rollback deletes it
     await run(h.handler, event('Delete', properties(), { PhysicalResourceId: `${create.RequestId}-failed` }));
   });
@@ -391,6 +400,7 @@ describe('faults: afterwards the service holds no processor the stack does not k
 
 describe('the contract, for callers other than the construct', () => {
   test('without NamePrefix or Name, the generated name starts with the logical resource id', async () => {
+    iam.notDeployed('the construct always passes NamePrefix or Name: its provider may manage no other names');
     const props = properties();
     delete props.NamePrefix;
     const outcome = await run(h.handler, event('Create', props));

@@ -5,6 +5,11 @@
  * refuses: Delete while RUNNING/STARTING/STOPPING, Update while busy; thresholds stored as max(80, value).
  */
 import { event, Harness, properties, run, startHarness } from './support/provider-harness';
+import { checkIam } from './support/iam-check';
+import { providerDeployment, providerRole } from './support/iam-deployments';
+
+// every AWS call made in these tests is evaluated against the synthesized policies (test/support/iam-check.ts)
+checkIam({ deployment: providerDeployment, callers: { AKIDEXAMPLE: providerRole } });
 
 let h: Harness;
 

@@ -44,16 +44,24 @@ export async function startHarness(): Promise<Harness> {
 
 export const VIDEO_ARN = 'arn:aws:kinesisvideo:eu-west-1:123456789012:stream/front-door/1700000000000';
 export const DATA_ARN = 'arn:aws:kinesis:eu-west-1:123456789012:stream/front-door-faces';
-export const ROLE_ARN = 'arn:aws:iam::123456789012:role/RekognitionServiceRole';
+/** The names of test/support/iam-deployments.ts's providerDeployment() (test/iam-simulation.test.ts keeps them equal). */
+export const ROLE_ARN = 'arn:aws:iam::123456789012:role/face-stream-pipeline/Stack-e5516412/RekognitionServiceRole';
+export const NAME_PREFIX = 'Stack-e5516412-Faces-front-door-StreamProcessor-DCA121EC';
+
+/** The service roles of the processors with names of their own ("front-door" and "front-door-v2"): each trusts Rekognition for its processor only. */
+const NAMED_ROLES: Record<string, string> = {
+  'front-door': 'arn:aws:iam::123456789012:role/face-stream-pipeline/Stack-e5516412/NamedProcessorRole',
+  'front-door-v2': 'arn:aws:iam::123456789012:role/face-stream-pipeline/Stack-e5516412/RenamedProcessorRole',
+};
 
 /** ResourceProperties as CloudFormation delivers them: every scalar a string. */
 export function properties(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
+    RoleArn: NAMED_ROLES[String(overrides.Name)] ?? ROLE_ARN,
     ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
-    NamePrefix: 'Stack-Faces-front-door-StreamProcessor-94AFBEA2',
+    NamePrefix: NAME_PREFIX,
     KinesisVideoStreamArn: VIDEO_ARN,
     KinesisDataStreamArn: DATA_ARN,
-    RoleArn: ROLE_ARN,
     CollectionId: 'faces',
     FaceMatchThreshold: '90',
     Running: 'true',

@@ -1,0 +1,178 @@
+/**
+ * The apps whose policies the handler and CLI tests are checked against (iam-check.ts): for each
+ * bundled handler, an app that deploys it the way a user would, with the physical names the test's
+ * fakes use (a test's table "sightings" is the consumer's dedupe table, ...). Each is synthesized
+ * once per change of lib/ and cached in the OS temp folder, so that a test file pays no synthesis
+ * when nothing changed.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { FaceCollection, FaceEnrollment, FaceSearchConsumer, FaceSearchEngine, FaceStreamPipeline, StreamProcessor, VideoStream } from '../../lib';
+import { AppSnapshot, DeployedResource, Deployment, DeploymentOptions, snapshotOf } from './iam-deployment';
+
+export const ACCOUNT = '123456789012';
+const ROOT = path.join(__dirname, '..', '..');
+
+/** A digest of what a synthesized template depends on: lib/ and these two files. */
+function sourceDigest(): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir).sort()) {
+      const file = path.join(dir, entry);
+      if (statSync(file).isDirectory()) walk(file);
+      else if (/\.ts$/.test(entry) && !entry.endsWith('.d.ts')) hash.update(entry).update(readFileSync(file));
+    }
+  };
+  walk(path.join(ROOT, 'lib'));
+  hash.update(readFileSync(__filename)).update(readFileSync(path.join(__dirname, 'iam-deployment.ts')));
+  hash.update(readFileSync(path.join(ROOT, 'package-lock.json')));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** The deployment `name`, synthesized by `build` unless the cache has it for these sources. */
+function cached(name: string, options: DeploymentOptions, build: (app: App) => void): Deployment {
+  const dir = path.join(tmpdir(), 'cdk-face-stream-pipeline-iam');
+  const file = path.join(dir, `${name}-${sourceDigest()}.json`);
+  let snapshot: AppSnapshot;
+  try {
+    snapshot = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    const app = new App();
+    build(app);
+    snapshot = snapshotOf(app);
+    mkdirSync(dir, { recursive: true });
+    // written whole, then renamed: a parallel test file reads the old file or the new one, never half
+    const partial = `${file}.${process.pid}`;
+    writeFileSync(partial, JSON.stringify(snapshot));
+    renameSync(partial, file);
+  }
+  return new Deployment(snapshot, options);
+}
+
+const env = (region: string) => ({ account: ACCOUNT, region });
+
+/** The consumer (test/support/consumer-harness.ts): its dead-letter queue, dedupe table and bus, with a customer-managed key. */
+export function consumerDeployment(): Deployment {
+  return cached('consumer', { account: ACCOUNT, region: 'us-west-2', names: [[/Consumer\/DeadLetterQueue\/Resource$/, 'face-dlq'], [/Consumer\/DedupeTable\/Resource$/, 'sightings']] }, (app) => {
+    const stack = new Stack(app, 'TestStack', { env: env('us-west-2') });
+    new FaceSearchConsumer(stack, 'Consumer', {
+      eventBus: new events.EventBus(stack, 'Bus', { eventBusName: 'faces-bus' }),
+      encryptionKey: new kms.Key(stack, 'Key'),
+      dedupeWindow: Duration.seconds(60),
+      dataStreams: [new kinesis.Stream(stack, 'FrontDoor', { streamName: 'front-door-faces', encryption: kinesis.StreamEncryption.MANAGED })],
+    });
+  });
+}
+export const consumerRole = (d: Deployment) => d.functionRole(/\/Consumer\/Handler\/Resource$/);
+
+/** The enrolment function (test/support/enrollment-harness.ts): collection "staff", bucket and table by the harness's names, a customer-managed key. */
+export function enrollmentDeployment(): Deployment {
+  return cached('enrollment', { account: ACCOUNT, region: 'eu-west-1', names: [[/Enrollment\/Bucket\/Resource$/, 'faces-bucket'], [/Enrollment\/Mapping\/Resource$/, 'enrolments']] }, (app) => {
+    const stack = new Stack(app, 'TestStack', { env: env('eu-west-1') });
+    const collection = new FaceCollection(stack, 'Collection', { collectionId: 'staff' });
+    new FaceEnrollment(stack, 'Enrollment', { collection, encryptionKey: new kms.Key(stack, 'Key') });
+  });
+}
+export const enrollmentRole = (d: Deployment) => d.functionRole(/\/Enrollment\/Handler\/Resource$/);
+
+/**
+ * The frame sampler (test/support/frame-sampler-harness.ts) of a site of a hub: camera front-door on
+ * its own streams, collection "faces" (the hub's), its own state table "sampler-state"; the hub's
+ * state table "hub-budget" holds every site's Rekognition budget rows. A second camera of the site
+ * is on a schedule (EventBridge Scheduler writes its state row).
+ */
+export function samplerDeployment(): Deployment {
+  return cached(
+    'sampler',
+    { account: ACCOUNT, region: 'us-west-2', names: [[/^Hub\/.*FrameSampler\/State\/Resource$/, 'hub-budget'], [/FrameSampler\/State\/Resource$/, 'sampler-state']] },
+    (app) => {
+      const hubStack = new Stack(app, 'Hub', { env: env('us-west-2') });
+      const hub = new FaceStreamPipeline(hubStack, 'Faces', { collectionId: 'faces', engine: FaceSearchEngine.frameSampling(), cameras: [{ name: 'lobby' }] });
+      const siteStack = new Stack(app, 'Site', { env: env('us-west-2') });
+      new FaceStreamPipeline(siteStack, 'Faces', {
+        hub,
+        engine: FaceSearchEngine.frameSampling(),
+        cameras: [
+          {
+            // streams made elsewhere, by ARN (a site's own kinesis.Stream would make the hub's consumer
+            // reference the site while the site references the hub: a dependency cycle)
+            name: 'front-door',
+            videoStream: VideoStream.fromStreamArn(siteStack, 'Video', `arn:aws:kinesisvideo:us-west-2:${ACCOUNT}:stream/front-door/1700000000000`),
+            dataStream: kinesis.Stream.fromStreamArn(siteStack, 'Data', `arn:aws:kinesis:us-west-2:${ACCOUNT}:stream/front-door-faces`),
+          },
+          { name: 'garage', schedule: { start: scheduler.ScheduleExpression.cron({ hour: '8', minute: '0' }), stop: scheduler.ScheduleExpression.cron({ hour: '18', minute: '0' }) } },
+        ],
+      });
+    },
+  );
+}
+/** The site's sampler: its own camera state, the budget rows in the hub's table. */
+export const samplerRole = (d: Deployment) => d.functionRole(/^Site\/.*FrameSampler\/Sampler\/Resource$/);
+
+/**
+ * The stream processor provider (test/support/provider-harness.ts): stack "Stack", pipeline "Faces",
+ * camera front-door on its own streams (whose processor's NamePrefix the harness uses), collection
+ * "faces", the camera's service role by the harness's name.
+ */
+export function providerDeployment(stackName = 'Stack'): Deployment {
+  return cached(`provider-${stackName}`, { account: ACCOUNT, region: 'eu-west-1', names: [
+      [/front-door\/StreamProcessor\/ServiceRole\/Resource$/, 'RekognitionServiceRole'],
+      [/lobby\/StreamProcessor\/ServiceRole\/Resource$/, 'NamedProcessorRole'],
+      [/hall\/StreamProcessor\/ServiceRole\/Resource$/, 'RenamedProcessorRole'],
+    ] }, (app) => {
+    const stack = new Stack(app, stackName, { env: env('eu-west-1') });
+    new FaceStreamPipeline(stack, 'Faces', {
+      collectionId: 'faces',
+      cameras: [
+        {
+          name: 'front-door',
+          videoStream: new VideoStream(stack, 'Video', { streamName: 'front-door' }),
+          dataStream: new kinesis.Stream(stack, 'Data', { streamName: 'front-door-faces', encryption: kinesis.StreamEncryption.MANAGED }),
+        },
+        // processors with names of their own (the handler tests' "front-door" and "front-door-v2")
+        { name: 'lobby', streamProcessorName: 'front-door' },
+        { name: 'hall', streamProcessorName: 'front-door-v2' },
+      ],
+    });
+    // a second collection, so that the provider may create processors on it (the tests that move a processor to "other-faces")
+    new FaceStreamPipeline(stack, 'Other', { collectionId: 'other-faces', cameras: [{ name: 'garage' }] });
+    // a processor with a role and streams of the user's ("changing RoleArn / the streams replaces the processor")
+    new StreamProcessor(stack, 'Custom', {
+      collection: FaceCollection.fromCollectionId(stack, 'FacesCollection', 'faces'),
+      videoStream: VideoStream.fromStreamArn(stack, 'OtherVideo', `arn:aws:kinesisvideo:eu-west-1:${ACCOUNT}:stream/other/1700000000001`),
+      dataStream: kinesis.Stream.fromStreamArn(stack, 'OtherData', `arn:aws:kinesis:eu-west-1:${ACCOUNT}:stream/other`),
+      role: iam.Role.fromRoleArn(stack, 'OtherRole', `arn:aws:iam::${ACCOUNT}:role/Other`),
+    });
+  });
+}
+/** The processor health check of stack "TestStack" (test/processor-health-handler.test.ts's prefix). */
+export const healthDeployment = () => providerDeployment('TestStack');
+export const providerRole = (d: Deployment) => d.functionRole(/StreamProcessorProvider\/OnEvent\/Resource$/);
+export const processorHealthRole = (d: Deployment) => d.functionRole(/ProcessorHealthCheck\/Function\/Resource$/);
+
+/**
+ * The CLI's users (put-media, follow): roles granted what VideoStream.grantWrite and
+ * Stream.grantRead give, on camera front-door's streams and on a camera's imported streams that no
+ * longer exist (the tests of a missing stream: AWS answers ResourceNotFound only to a caller allowed
+ * to ask).
+ */
+export function cliDeployment(): Deployment {
+  return cached('cli', { account: ACCOUNT, region: 'eu-west-1' }, (app) => {
+    const stack = new Stack(app, 'TestStack', { env: env('eu-west-1') });
+    const uploader = new iam.Role(stack, 'Uploader', { assumedBy: new iam.AccountRootPrincipal() });
+    const follower = new iam.Role(stack, 'Follower', { assumedBy: new iam.AccountRootPrincipal() });
+    new VideoStream(stack, 'Video', { streamName: 'front-door' }).grantWrite(uploader);
+    VideoStream.fromStreamArn(stack, 'Gone', `arn:aws:kinesisvideo:eu-west-1:${ACCOUNT}:stream/back-door/0`).grantWrite(uploader);
+    new kinesis.Stream(stack, 'Data', { streamName: 'front-door-faces', encryption: kinesis.StreamEncryption.MANAGED }).grantRead(follower);
+    kinesis.Stream.fromStreamArn(stack, 'GoneData', `arn:aws:kinesis:eu-west-1:${ACCOUNT}:stream/back-door-faces`).grantRead(follower);
+  });
+}
+export const role = (pathPattern: RegExp) => (d: Deployment): DeployedResource => d.resource('AWS::IAM::Role', pathPattern);
