@@ -113,3 +113,10 @@ export function maskTemplate(template: any): any {
 export function jsiiMessage(message: string): string {
   return message.replace(/^Error: /, '');
 }
+
+/** The README's Go Quick start as its import lines and its body (Go has no imports in a function). */
+export function goQuickStart(): { imports: string[]; body: string } {
+  const m = /^import \(\n([\s\S]*?)\n\)\n([\s\S]*)$/.exec(quickStart('go'));
+  if (!m) throw new Error('the README Go Quick start must start with an import ( ... ) block');
+  return { imports: m[1].split('\n').map((l) => l.trim()), body: m[2] };
+}
