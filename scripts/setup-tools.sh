@@ -30,3 +30,14 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements.sha256 2>/dev/null)
   fi
   echo "$want" > .venv/.requirements.sha256
 fi
+
+# A second venv for the Python CDK app of test/languages (aws-cdk-lib and the jsii runtime: large, and
+# nothing the tools above need). pip keeps its download cache (~/.cache/pip) between runs.
+want=$(sha256sum requirements-languages.txt | cut -d' ' -f1)
+if [ ! -x .venv-languages/bin/python ] || [ "$(cat .venv-languages/.requirements.sha256 2>/dev/null)" != "$want" ]; then
+  echo "setup-tools: creating .venv-languages from requirements-languages.txt"
+  rm -rf .venv-languages
+  /usr/bin/python3 -m venv .venv-languages
+  .venv-languages/bin/pip install --quiet --disable-pip-version-check -r requirements-languages.txt
+  echo "$want" > .venv-languages/.requirements.sha256
+fi

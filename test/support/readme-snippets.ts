@@ -58,3 +58,9 @@ export function snippetModule(snippet: string, library: string): string {
     '',
   ].join('\n');
 }
+
+/** The README's code blocks of one language tag (```python, ```java, ```go, ```csharp), in order. */
+export function codeBlocks(tag: string): string[] {
+  const text = readFileSync(README, 'utf8');
+  return [...text.matchAll(new RegExp('```' + tag + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
+}
