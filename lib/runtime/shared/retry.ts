@@ -12,6 +12,7 @@ const RETRYABLE_NAMES = new Set([
   'TooManyRequestsException',
   'ProvisionedThroughputExceededException',
   'RequestLimitExceeded',
+  'ClientLimitExceededException',
   'InternalServerError',
   'InternalServerErrorException',
   'InternalFailure',
