@@ -106,7 +106,7 @@ test('hand-over between two followers: position, lease and tracked face pass on;
 });
 
 test('a follower killed mid-page: its page is not written; the next follower, once the lease expires, redoes it; every second once', async () => {
-  clock.now = T0 + 40_000; // 39 s stored behind the follower: pages of 25
+  clock.now = T0 + 40_000; // 39 s stored behind the follower: it catches up page by page
   Object.assign(process.env, { STATE_TABLE_NAME: STATE_TABLE, REKOGNITION_TPS: '1000', MAX_CATCH_UP_SECONDS: '900' });
   const child: ChildProcess = spawn(
     process.execPath,
@@ -114,19 +114,21 @@ test('a follower killed mid-page: its page is not written; the next follower, on
     { env: { ...process.env, ...LIVE_ENV, LEASE_SECONDS: '2' }, stdio: 'ignore' },
   );
   const exited = new Promise((resolve) => child.on('exit', resolve));
-  // the first page holds 25 sampling points from a fragment before the position: 22 new frames.
-  // Killed while its second page is being analysed: at that page's 5th DetectFaces
+  // killed at its 11th DetectFaces: in the middle of a page (a page holds 3 new frames at 1 s)
   const rekognition = services.rekognition as unknown as { dispatch: (op: string, body: unknown) => unknown };
   const dispatch = rekognition.dispatch.bind(rekognition);
   let detects = 0;
   rekognition.dispatch = (op, body) => {
-    if (op === 'DetectFaces' && ++detects === 22 + 5) child.kill('SIGKILL');
+    if (op === 'DetectFaces' && ++detects === 11) child.kill('SIGKILL');
     return dispatch(op, body);
   };
   await exited;
   rekognition.dispatch = dispatch;
+  // written: the pages it finished, each saved; nothing of the page it was killed in
   const written = recordTimes();
-  expect(written).toHaveLength(22); // the first page's records, none of the second's
+  expect(written.length).toBeGreaterThan(0);
+  expect(written.length).toBeLessThan(10); // 10 frames analysed, the last one's page not written
+  expect(written).toEqual(written.map((_, i) => 2000 + i * 1000));
   expect(Number(stateRow(services.dynamodb)!.position.N) - T0).toBe(Math.max(...written));
   // the schedule's next invocation finds the lease expired (a live lease lasts LEASE_SECONDS unless renewed)
   while (Number(stateRow(services.dynamodb)!.leaseUntil.N) >= Date.now()) await new Promise((r) => setTimeout(r, 100));

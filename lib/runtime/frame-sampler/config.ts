@@ -126,3 +126,8 @@ export const MAX_WINDOW_MS = 300_000;
 export const FRAGMENT_LOOKBACK_MS = 2_000;
 /** Images per GetImages page (the API allows 1-100): pages of full JPEGs stay a few MB. */
 export const PAGE_SIZE = 25;
+/**
+ * Live mode: sampling points per page beyond the fragment looked back at: a page's records are
+ * written when the page is done, so a follower catching up writes every few seconds of video.
+ */
+export const LIVE_PAGE_AHEAD_MS = 4_000;

@@ -9,7 +9,7 @@
  */
 import { OutOfTime } from './budget';
 import type { CameraInput } from './config';
-import { FRAGMENT_LOOKBACK_MS, MAX_WINDOW_MS, PAGE_SIZE, settings } from './config';
+import { FRAGMENT_LOOKBACK_MS, LIVE_PAGE_AHEAD_MS, MAX_WINDOW_MS, PAGE_SIZE, settings } from './config';
 import { analyseFrame, Track } from './faces';
 import { changed, decode, Frame, thumbnail } from './frames';
 import { getImages, KvsImage } from './images';
@@ -153,8 +153,10 @@ export async function follow(input: CameraInput, control: LiveControl, progress:
       }
       const start = progress.position - FRAGMENT_LOOKBACK_MS;
       const end = Math.min(progress.position + MAX_WINDOW_MS - FRAGMENT_LOOKBACK_MS, clock.now() + FRAGMENT_LOOKBACK_MS);
-      // near live, ask only for the sampling points the window holds (the request's quota cost is 400 + MaxResults)
-      const maxResults = Math.max(1, Math.min(PAGE_SIZE, Math.floor((end - start) / input.samplingIntervalMs) + 1));
+      // ask only for the sampling points the window holds (the request's quota cost is 400 + MaxResults),
+      // and a few seconds at a time: records are written per page
+      const span = Math.min(end - start, FRAGMENT_LOOKBACK_MS + LIVE_PAGE_AHEAD_MS);
+      const maxResults = Math.max(1, Math.min(PAGE_SIZE, Math.floor(span / input.samplingIntervalMs) + 1));
       lastCall = Date.now();
       const result = await request(input, start, end, maxResults);
       progress.getImagesCalls++;
