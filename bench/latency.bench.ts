@@ -18,7 +18,7 @@ import { cpus, loadavg } from 'node:os';
 import * as path from 'node:path';
 import { startServices as startConsumerServices, kinesisRecord } from '../test/support/consumer-harness';
 import { FakeLambda } from '../test/support/fake-lambda';
-import { startSamplerServices } from '../test/support/frame-sampler-harness';
+import { cameraInput, startSamplerServices } from '../test/support/frame-sampler-harness';
 import { renderFrame, SceneFace } from '../test/support/frames';
 import { median, root, Row } from './common';
 import { SAMPLER_MEMORY_MB } from '../lib/private/frame-sampler-resources';
@@ -52,20 +52,8 @@ function facesAt(sinceStart: number): SceneFace[] {
   return a ? [{ person: a.person, x: Math.round(W / 6) + Math.round(((sinceStart - a.at) / 1000) * (W / 160)), y: Math.round(H / 3), size: Math.round(W / 8) }] : [];
 }
 
-const input = (mode: 'live' | 'catch-up') => ({
-  mode,
-  camera: mode,
-  stateKey: CAMERAS[mode].key,
-  videoStreamArn: CAMERAS[mode].video,
-  dataStreamArn: CAMERAS[mode].data,
-  collectionId: 'faces',
-  faceMatchThreshold: 80,
-  samplingIntervalMs: 1000,
-  imageWidth: 0,
-  minFaceConfidence: 90,
-  minFaceWidth: 0.04,
-  maxFacesPerFrame: 5,
-});
+const input = (mode: 'live' | 'catch-up') =>
+  cameraInput({ mode, camera: mode, stateKey: CAMERAS[mode].key, videoStreamArn: CAMERAS[mode].video, dataStreamArn: CAMERAS[mode].data, collectionId: 'faces' });
 
 const stats = (xs: number[]) => ({ median: xs.length ? median(xs) : NaN, worst: xs.length ? Math.max(...xs) : NaN });
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
