@@ -41,9 +41,36 @@ export interface StreamProcessorEngineOptions {
 }
 
 /**
+ * How the frame-sampling engine follows a camera.
+ */
+export enum FrameSamplingMode {
+  /**
+   * A follower (the sampler function) stays with the camera and analyses each fragment as soon as
+   * Kinesis Video Streams has stored it: a face is in the data stream seconds after it appears.
+   * The follower hands over to a successor before Lambda's 15-minute limit, without gap or overlap.
+   * Billed for the time the follower runs: about 900 Lambda GB-seconds per camera-hour at 256 MB.
+   */
+  LIVE = 'live',
+
+  /**
+   * Once a minute, the sampler analyses the video stored since its last run, up to 10 s behind
+   * live, then stops: cheaper (a fraction of the Lambda time, one GetImages call per 25 frames),
+   * but a face is reported up to a minute after it appears.
+   */
+  CATCH_UP = 'catch-up',
+}
+
+/**
  * Options of the frame-sampling engine.
  */
 export interface FrameSamplingOptions {
+  /**
+   * How the camera is followed: continuously (seconds from a face to its event) or once a minute
+   * (cheaper; up to a minute late). See README "Choosing an engine" for both figures.
+   * @default FrameSamplingMode.LIVE
+   */
+  readonly mode?: FrameSamplingMode;
+
   /**
    * How often a frame is taken from the video (at least 200 ms, in whole milliseconds).
    * @default Duration.seconds(1)

@@ -49,4 +49,7 @@ export const SAMPLER_METRICS = {
   FACES_SEARCHED: 'FacesSearched',
   THROTTLES: 'Throttles',
   MEDIA_ERRORS: 'MediaErrors',
+  GET_IMAGES_CALLS: 'GetImagesCalls',
+  /** Frame time to record written (live mode). */
+  LATENCY_SECONDS: 'LatencySeconds',
 } as const;

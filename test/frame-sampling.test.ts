@@ -7,13 +7,13 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import { FaceSearchEngine, FaceStreamPipeline } from '../lib';
+import { FaceSearchEngine, FaceStreamPipeline, FrameSamplingMode } from '../lib';
 
 function mixed(extra: (stack: Stack) => Partial<ConstructorParameters<typeof FaceStreamPipeline>[2]> = () => ({})) {
   const app = new App();
   const stack = new Stack(app, 'Mixed', { env: { account: '123456789012', region: 'us-west-2' } });
   const pipeline = new FaceStreamPipeline(stack, 'Faces', {
-    cameras: [{ name: 'front-door', engine: FaceSearchEngine.streamProcessor() }, { name: 'yard', engine: FaceSearchEngine.frameSampling({ samplingInterval: Duration.millis(500) }) }, { name: 'gate' }],
+    cameras: [{ name: 'front-door', engine: FaceSearchEngine.streamProcessor() }, { name: 'yard', engine: FaceSearchEngine.frameSampling({ samplingInterval: Duration.millis(500), mode: FrameSamplingMode.CATCH_UP }) }, { name: 'gate' }],
     engine: FaceSearchEngine.frameSampling(),
     ...extra(stack),
   });
@@ -28,7 +28,8 @@ test('a pipeline mixing both engines: one stream processor, one sampler for the 
   template.resourceCountIs('Custom::RekognitionStreamProcessor', 1);
   const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => String(f.Properties.Description).includes('samples frames'));
   expect(functions).toHaveLength(1);
-  expect(functions[0].Properties).toMatchObject({ Architectures: ['arm64'], Timeout: 90, MemorySize: 1024 });
+  // a live follower runs up to Lambda's 15 minutes; 256 MB from the bench's peak RSS
+  expect(functions[0].Properties).toMatchObject({ Architectures: ['arm64'], Timeout: 900, MemorySize: 256 });
   // the environment does not name cameras
   expect(JSON.stringify(functions[0].Properties.Environment)).not.toMatch(/yard|gate/);
   template.resourceCountIs('AWS::DynamoDB::Table', Object.keys(template.findResources('AWS::DynamoDB::Table')).length);
@@ -39,6 +40,9 @@ test('a pipeline mixing both engines: one stream processor, one sampler for the 
   const inputs = schedules.map((s) => JSON.parse(JSON.stringify(s.Properties.Target.Input)));
   expect(JSON.stringify(inputs)).toContain('\\"samplingIntervalMs\\":500');
   expect(JSON.stringify(inputs)).toContain('\\"samplingIntervalMs\\":1000');
+  // each camera's mode travels in its input: live by default, catch-up where chosen
+  expect(JSON.stringify(inputs)).toMatch(/\\"mode\\":\\"catch-up\\",\\"camera\\":\\"yard\\"/);
+  expect(JSON.stringify(inputs)).toMatch(/\\"mode\\":\\"live\\",\\"camera\\":\\"gate\\"/);
   for (const s of schedules) {
     expect(s.Properties).toMatchObject({ State: 'ENABLED', FlexibleTimeWindow: { Mode: 'OFF' }, Target: { RetryPolicy: { MaximumRetryAttempts: 0 } } });
   }
@@ -110,12 +114,34 @@ test.each([
   [{ maxFacesPerFrame: 0 }, /maxFacesPerFrame/],
   [{ minFaceWidth: 2 }, /minFaceWidth/],
   [{ imageWidth: 5000 }, /imageWidth/],
+  [{ mode: 'often' as FrameSamplingMode }, /frameSampling mode must be one of "live", "catch-up" .* got "often"/],
 ])('bad options are refused at synth time, naming the option: %p', (options, message) => {
   const stack = new Stack(new App(), 'Bad');
   expect(() => new FaceStreamPipeline(stack, 'Faces', { cameras: [{ name: 'a' }], engine: FaceSearchEngine.frameSampling(options) })).toThrow(message);
 });
 
-test('the health metric counts a camera whose sampler sends no heartbeat, or lags more than 3 minutes', () => {
+test('live mode: the follower may invoke its own function (its successor), in a policy of its own; catch-up alone grants nothing of the kind', () => {
+  const { template, stack } = mixed();
+  const handOver = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.PolicyName).includes('HandOver'));
+  expect(handOver).toHaveLength(1);
+  const [statement] = stack.resolve(handOver[0].Properties.PolicyDocument.Statement) as Array<{ Action: string; Resource: unknown }>;
+  expect(statement.Action).toBe('lambda:InvokeFunction');
+  expect(JSON.stringify(statement.Resource)).toMatch(/FrameSampler[A-F0-9]{8}","Arn"/);
+  expect(JSON.stringify(handOver[0].Properties.Roles)).toMatch(/SamplerRole/);
+
+  const catchUp = new Stack(new App(), 'CatchUp');
+  new FaceStreamPipeline(catchUp, 'Faces', { cameras: [{ name: 'a' }], engine: FaceSearchEngine.frameSampling({ mode: FrameSamplingMode.CATCH_UP }) });
+  expect(JSON.stringify(Template.fromStack(catchUp).toJSON())).not.toContain('HandOver');
+});
+
+test('the health metric: a live follower is unhealthy when silent or more than 30 s behind', () => {
+  const { pipeline } = mixed();
+  const gate = pipeline.cameras.find((c) => c.cameraName === 'gate')!;
+  expect(gate.metricEngineHealth().toMetricConfig().mathExpression?.expression).toBe('IF(FILL(heartbeat, 0) == 0 AND FILL(stopped, 0) == 0, 1, 0) + IF(FILL(lag, 0) > 30, 1, 0)');
+  expect(gate.engineHealthDescription).toMatch(/frame sampler \(live\) of camera gate stopped or is more than 30 s behind/);
+});
+
+test('the health metric counts a camera whose sampler sends no heartbeat, or lags more than 3 minutes (catch-up)', () => {
   const { pipeline, stack } = mixed();
   const yard = pipeline.cameras.find((c) => c.cameraName === 'yard')!;
   const config = yard.metricEngineHealth().toMetricConfig();
@@ -125,5 +151,5 @@ test('the health metric counts a camera whose sampler sends no heartbeat, or lag
     { name: 'camera', value: 'yard' },
     { name: 'service', value: 'frame-sampler' },
   ]);
-  expect(yard.engineHealthDescription).toMatch(/frame sampler of camera yard stopped or is more than 180 s behind/);
+  expect(yard.engineHealthDescription).toMatch(/frame sampler \(catch-up\) of camera yard stopped or is more than 180 s behind/);
 });

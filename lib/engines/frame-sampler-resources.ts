@@ -9,6 +9,8 @@ import { rootStack } from '../private/stacks';
 
 const SAMPLER_ID = 'cdk-face-stream-pipeline.FrameSampler';
 const BUDGET_ID = 'cdk-face-stream-pipeline.RekognitionBudget';
+/** The sampler's memory: its peak RSS (bench latency) with room to spare; also the GB-s per camera-hour of live mode. */
+export const SAMPLER_MEMORY_MB = 256;
 
 /**
  * A table of the sampler's short-lived rows (key `pk`, on demand, encrypted, deleted with the stack):
@@ -64,6 +66,7 @@ export class FrameSamplerResources extends Construct {
   private readonly registered = new Set<string>();
   private readonly policy: iam.Policy;
   private tableUpdatesGranted = false;
+  private handOverGranted = false;
 
   private constructor(scope: Construct, id: string, budget?: dynamodb.ITable) {
     super(scope, id);
@@ -73,8 +76,10 @@ export class FrameSamplerResources extends Construct {
       asset: 'frame-sampler',
       description: 'samples frames of the cameras on the frame-sampling engine and searches their faces',
       environment: { STATE_TABLE_NAME: this.table.tableName, ...(budget ? { BUDGET_TABLE_NAME: budget.tableName } : {}), REKOGNITION_TPS: '5', POWERTOOLS_LOG_LEVEL: 'INFO' },
-      // an invocation per camera and minute: a failed one is replaced by the next, not retried
-      extra: { timeout: Duration.seconds(90), memorySize: 1024, retryAttempts: 0, maxEventAge: Duration.seconds(60) },
+      // live: a follower per camera runs up to Lambda's 15 minutes, then hands over (README "Choosing an
+      // engine"); 256 MB: the bench's peak RSS at 1280 px frames is well under it. A failed invocation is
+      // replaced by the next minute's, not retried (a retry would only find the lease held).
+      extra: { timeout: Duration.minutes(15), memorySize: SAMPLER_MEMORY_MB, retryAttempts: 0, maxEventAge: Duration.seconds(60) },
     });
     const role = this.sampler.role!;
     this.table.grant(role, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
@@ -113,6 +118,20 @@ export class FrameSamplerResources extends Construct {
     if (!this.tableUpdatesGranted) {
       this.tableUpdatesGranted = true;
       this.schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [this.table.tableArn] }));
+    }
+  }
+
+  /**
+   * Live mode: a follower starts its successor by invoking its own function asynchronously. A policy
+   * of its own (not the role's default policy, which the function depends on: that would be a cycle).
+   */
+  public grantHandOver(): void {
+    if (!this.handOverGranted) {
+      this.handOverGranted = true;
+      new iam.Policy(this, 'HandOver', {
+        roles: [this.sampler.role as iam.Role],
+        statements: [new iam.PolicyStatement({ sid: 'StartSuccessor', actions: ['lambda:InvokeFunction'], resources: [this.sampler.functionArn] })],
+      });
     }
   }
 

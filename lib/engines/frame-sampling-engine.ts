@@ -10,12 +10,15 @@ import { ackWildcard } from '../private/nag';
 import { show, validateNumber } from '../private/validate';
 import { EngineInput } from './engine-input';
 import { FrameSamplerResources } from './frame-sampler-resources';
+import type { CameraInput, SamplingMode } from '../runtime/frame-sampler/config';
 
 /** What the frame-sampling engine needs for one camera (FaceSearchEngineBindOptions). */
 export type SamplingEngineInput = EngineInput;
 
 /** FrameSamplingOptions, as the engine was given them. */
 export interface SamplingOptions {
+  /** FrameSamplingMode's value. */
+  readonly mode?: string;
   readonly samplingInterval?: Duration;
   readonly imageWidth?: number;
   readonly minFaceConfidence?: number;
@@ -29,9 +32,24 @@ export interface SamplingBinding {
   readonly healthDescription: string;
 }
 
-/** The sampler runs every minute; it is unhealthy when further behind live than three periods. */
+/**
+ * Every camera's schedule invokes the sampler every minute: in catch-up mode to sample the last
+ * minute, in live mode to start a follower when none holds the camera's lease (a follower was
+ * killed, or its successor never started). A catch-up camera is unhealthy when further behind live
+ * than three periods; a live one when further behind than LIVE_MAX_HEALTHY_LAG_SECONDS.
+ */
 export const SAMPLER_PERIOD = Duration.minutes(1);
 export const MAX_HEALTHY_LAG_SECONDS = 3 * SAMPLER_PERIOD.toSeconds();
+export const LIVE_MAX_HEALTHY_LAG_SECONDS = 30;
+const MODES: readonly SamplingMode[] = ['live', 'catch-up'];
+
+function samplingMode(options: SamplingOptions): SamplingMode {
+  const mode = options.mode ?? 'live';
+  if (!MODES.includes(mode as SamplingMode)) {
+    throw new Error(`frameSampling mode must be one of ${MODES.map((m) => `"${m}"`).join(', ')} (FrameSamplingMode.LIVE or CATCH_UP), got ${show(mode)}`);
+  }
+  return mode as SamplingMode;
+}
 
 function samplingIntervalMs(options: SamplingOptions): number {
   const interval = options.samplingInterval ?? Duration.seconds(1);
@@ -48,6 +66,7 @@ function samplingIntervalMs(options: SamplingOptions): number {
 /** The frame-sampling engine for one camera: its schedules, permissions and health metric. */
 export function bindFrameSampling(scope: Construct, input: SamplingEngineInput, options: SamplingOptions): SamplingBinding {
   const intervalMs = samplingIntervalMs(options);
+  const mode = samplingMode(options);
   validateNumber('frameSampling imageWidth', options.imageWidth, 1, 3840, true);
   validateNumber('frameSampling minFaceConfidence', options.minFaceConfidence, 0, 100);
   validateNumber('frameSampling minFaceWidth', options.minFaceWidth, 0, 1);
@@ -73,8 +92,13 @@ export function bindFrameSampling(scope: Construct, input: SamplingEngineInput, 
   const stack = Stack.of(scope);
   grantCamera(shared, stack, input);
 
+  if (mode === 'live') {
+    shared.grantHandOver();
+  }
+
   const stateKey = `camera|${Names.uniqueId(scope)}`;
   const config = {
+    mode,
     camera: input.cameraName,
     stateKey,
     videoStreamArn: input.videoStream.streamArn,
@@ -86,7 +110,7 @@ export function bindFrameSampling(scope: Construct, input: SamplingEngineInput, 
     minFaceConfidence: options.minFaceConfidence ?? 90,
     minFaceWidth: options.minFaceWidth ?? 0.04,
     maxFacesPerFrame: options.maxFacesPerFrame ?? 5,
-  };
+  } satisfies CameraInput;
   new CfnSchedule(scope, 'SamplerSchedule', {
     description: `face-stream-pipeline: samples camera ${input.cameraName}`.slice(0, 512),
     scheduleExpression: `rate(${SAMPLER_PERIOD.toMinutes()} minute)`,
@@ -96,7 +120,7 @@ export function bindFrameSampling(scope: Construct, input: SamplingEngineInput, 
       arn: shared.sampler.functionArn,
       roleArn: shared.schedulerRole.roleArn,
       input: stack.toJsonString(config),
-      // the next minute's invocation resumes where this one stopped: no retries that would overlap it
+      // the next minute's invocation resumes where this one stopped (or finds the live follower's lease): no retries
       retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 },
     },
   });
@@ -108,12 +132,15 @@ export function bindFrameSampling(scope: Construct, input: SamplingEngineInput, 
   const period = Duration.minutes(5);
   const metric = (metricName: string, statistic: string) => new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: dims, statistic, period });
   const lag = metric(SAMPLER_METRICS.LAG_SECONDS, cloudwatch.Stats.MAXIMUM);
+  // a live follower publishes its lag and a heartbeat every minute: behind by more than
+  // LIVE_MAX_HEALTHY_LAG_SECONDS, or silent for a whole period, it is unhealthy
+  const maxLag = mode === 'live' ? LIVE_MAX_HEALTHY_LAG_SECONDS : MAX_HEALTHY_LAG_SECONDS;
   const healthMetric =
     input.running === false && !input.schedule
-      ? new cloudwatch.MathExpression({ expression: `IF(FILL(lag, 0) > ${MAX_HEALTHY_LAG_SECONDS}, 1, 0)`, usingMetrics: { lag }, period, label: `${input.cameraName}: sampler behind` })
+      ? new cloudwatch.MathExpression({ expression: `IF(FILL(lag, 0) > ${maxLag}, 1, 0)`, usingMetrics: { lag }, period, label: `${input.cameraName}: sampler behind` })
       : new cloudwatch.MathExpression({
           // no heartbeat in 5 minutes while not stopped by its schedule = the sampler stopped
-          expression: `IF(FILL(heartbeat, 0) == 0 AND FILL(stopped, 0) == 0, 1, 0) + IF(FILL(lag, 0) > ${MAX_HEALTHY_LAG_SECONDS}, 1, 0)`,
+          expression: `IF(FILL(heartbeat, 0) == 0 AND FILL(stopped, 0) == 0, 1, 0) + IF(FILL(lag, 0) > ${maxLag}, 1, 0)`,
           usingMetrics: { heartbeat: metric(SAMPLER_METRICS.HEARTBEAT, cloudwatch.Stats.SUM), stopped: metric(SAMPLER_METRICS.STOPPED, cloudwatch.Stats.SUM), lag },
           period,
           label: `${input.cameraName}: sampler stopped or behind`,
@@ -121,7 +148,7 @@ export function bindFrameSampling(scope: Construct, input: SamplingEngineInput, 
   return {
     engineName: ENGINE_NAMES.FRAME_SAMPLING,
     healthMetric,
-    healthDescription: `the frame sampler of camera ${input.cameraName} stopped or is more than ${MAX_HEALTHY_LAG_SECONDS} s behind live`,
+    healthDescription: `the frame sampler (${mode}) of camera ${input.cameraName} stopped or is more than ${maxLag} s behind live`,
   };
 }
 

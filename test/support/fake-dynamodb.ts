@@ -2,7 +2,7 @@
  * A local DynamoDB endpoint (AWS JSON 1.0, `DynamoDB_20120810.*`) for PutItem, UpdateItem,
  * DeleteItem, GetItem and BatchWriteItem on single-key tables, with condition expressions evaluated
  * for real: comparisons (= <> < <= > >=), AND, OR, NOT, parentheses, attribute_exists /
- * attribute_not_exists, and `SET a = :v, ...` update expressions. Requests are handled one at a
+ * attribute_not_exists, and `SET a = :v, ...` update expressions (ReturnValues NONE or ALL_NEW). Requests are handled one at a
  * time, so conditional writes are atomic as in the service. `ReturnValuesOnConditionCheckFailure:
  * 'ALL_OLD'` returns the stored item in the ConditionalCheckFailedException's `Item`, as DynamoDB
  * does. BatchWriteItem takes `RequestItems` (table -> PutRequest / DeleteRequest, at most 25 in all,
@@ -124,7 +124,11 @@ export class FakeDynamoDb extends AwsJsonServer {
           item[names[path] ?? path] = this.value(value, values);
         }
         table.set(key, item);
-        return {};
+        const returnValues = body.ReturnValues ?? 'NONE';
+        if (returnValues !== 'NONE' && returnValues !== 'ALL_NEW') {
+          throw new ApiError('ValidationException', `the fake answers ReturnValues NONE or ALL_NEW, got ${returnValues}`);
+        }
+        return returnValues === 'ALL_NEW' ? { Attributes: { ...item } } : {};
       }
       case 'DeleteItem': {
         const key = this.keyOf(body.Key);

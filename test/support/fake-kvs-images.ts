@@ -11,6 +11,13 @@
  *   (as the documentation warns);
  * - pagination with NextToken; scripted errors (`fail`), e.g. ClientLimitExceededException.
  * The video is `render(timeMs)` at 5 frames per second, in fragments of 2 s.
+ *
+ * Live ingest: the server's `clock` (a ManualClock the test advances, or the real clock) is "now".
+ * A frame exists once its time has passed; it is readable only once its whole fragment is complete
+ * and persisted (fragment end + `persistDelayMs` <= now), as the real service serves only stored,
+ * complete fragments; until then its sampling point answers NO_MEDIA. A span may run to Infinity (a
+ * camera still streaming). Answers carry the clock in their Date header, as AWS's do.
+ * `onGetImages` runs after each GetImages answer (a scripted time source: advance the clock per call).
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { LocalServer } from './local-server';
@@ -24,6 +31,19 @@ export interface FakeVideoStream {
   readonly render: (timeMs: number) => Buffer;
   /** sampling times (ms) answered MEDIA_ERROR */
   readonly mediaErrors?: Set<number>;
+  /** fragment duration (ms), from each span's start @default FRAGMENT_MS */
+  readonly fragmentMs?: number;
+  /** time from a fragment's end until it is readable @default 0 */
+  readonly persistDelayMs?: number;
+}
+
+/** A time source the test controls: nothing in it moves on its own. */
+export class ManualClock {
+  constructor(public now: number) {}
+  public advance(ms: number): void {
+    this.now += ms;
+  }
+  public readonly read = () => this.now;
 }
 
 const AUTH = /^AWS4-HMAC-SHA256 Credential=[A-Z0-9]+\/\d{8}\/([a-z0-9-]+)\/kinesisvideo\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/;
@@ -41,6 +61,10 @@ export class FakeKvsImages {
   public readonly calls: Array<{ path: string; body: Record<string, any> }> = [];
   /** images answered (with content) */
   public imagesServed = 0;
+  /** "now" for live ingest and the Date header */
+  public clock: () => number = Date.now;
+  /** called after each GetImages answer */
+  public onGetImages?: (body: Record<string, any>) => void;
   private faults: Array<{ path: string; type: string; times: number; status: number }> = [];
   private readonly cache = new Map<string, Buffer>();
   private url = '';
@@ -61,6 +85,8 @@ export class FakeKvsImages {
     this.faults = [];
     this.cache.clear();
     this.imagesServed = 0;
+    this.clock = Date.now;
+    this.onGetImages = undefined;
   }
 
   public addStream(stream: FakeVideoStream): void {
@@ -77,7 +103,7 @@ export class FakeKvsImages {
   }
 
   private reply(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amzn-requestid': `req-${this.calls.length}` };
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amzn-requestid': `req-${this.calls.length}`, date: new Date(this.clock()).toUTCString() };
     if (errorType) headers['x-amzn-errortype'] = `${errorType}:http://internal.amazon.com/coral/com.amazonaws.kinesis.video/`;
     res.writeHead(status, headers);
     res.end(JSON.stringify(body));
@@ -108,6 +134,7 @@ export class FakeKvsImages {
       }
       if (req.method === 'POST' && path === '/getImages') {
         this.reply(res, 200, this.getImages(body));
+        this.onGetImages?.(body);
         return;
       }
       throw new KvsError('UnknownOperationException', `${req.method} ${path} is not an operation of this fake`, 404);
@@ -145,14 +172,23 @@ export class FakeKvsImages {
       k = token.k;
     }
     const images: Array<Record<string, unknown>> = [];
+    const now = this.clock();
+    const fragmentMs = stream.fragmentMs ?? FRAGMENT_MS;
     const inMedia = (t: number) => stream.media.find(([from, to]) => t >= from && t < to);
+    // stored: inside a span, and its fragment complete and persisted by now
+    const stored = (t: number) => {
+      const span = inMedia(t);
+      if (!span || t >= now) return undefined;
+      const fragmentEnd = Math.min(span[0] + (Math.floor((t - span[0]) / fragmentMs) + 1) * fragmentMs, span[1]);
+      return fragmentEnd + (stream.persistDelayMs ?? 0) <= now ? span : undefined;
+    };
     // a start inside a fragment misses that fragment's first sampling point
-    const span = inMedia(start);
-    const missFirst = span !== undefined && (start - span[0]) % FRAGMENT_MS !== 0;
+    const span = stored(start);
+    const missFirst = span !== undefined && (start - span[0]) % fragmentMs !== 0;
     for (; start + k * interval <= end && images.length < max; k++) {
       const t = start + k * interval;
       if (k === 0 && missFirst) continue;
-      if (!inMedia(t)) {
+      if (!stored(t)) {
         images.push({ TimeStamp: t / 1000, Error: 'NO_MEDIA' });
       } else if (stream.mediaErrors?.has(t)) {
         images.push({ TimeStamp: t / 1000, Error: 'MEDIA_ERROR' });

@@ -69,7 +69,7 @@ export async function startSamplerServices(dynamodb?: FakeDynamoDb): Promise<Sam
   };
 }
 
-export type SamplerHandler = (event: unknown, context?: Context) => Promise<{ camera?: string; position?: number; stoppedEarly?: string; skipped?: string }>;
+export type SamplerHandler = (event: unknown, context?: Context) => Promise<{ camera?: string; position?: number; stoppedEarly?: string; skipped?: string; outcome?: string }>;
 
 /** Loads a fresh copy of the bundle (it reads its environment at load). */
 export function loadSampler(env: Record<string, string> = {}): SamplerHandler {

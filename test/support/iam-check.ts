@@ -80,6 +80,11 @@ export function apiCall(req: ReceivedRequest): ApiCall | undefined {
     const verb = { GET: 'Get', HEAD: 'Get', PUT: 'Put', DELETE: 'Delete' }[req.method] ?? req.method;
     operation = key ? `${verb}Object${version}${sub}` : `${verb}Bucket`;
     params = { Bucket: bucket, Key: key };
+  } else if (service === 'lambda') {
+    // REST-JSON: POST /2015-03-31/functions/<name or ARN>/invocations (Invoke, authorized as lambda:InvokeFunction)
+    const [, , , name, what] = new URL(req.url, 'http://localhost').pathname.split('/');
+    operation = what === 'invocations' ? 'Invoke' : what ?? '';
+    params = { FunctionName: decodeURIComponent(name ?? '') };
   } else {
     // REST-JSON (Kinesis Video Streams): /putMedia, /getDataEndpoint, ... with the stream in the body or headers
     const path = new URL(req.url, 'http://localhost').pathname.split('/').pop() ?? '';
@@ -195,6 +200,11 @@ export function authorizationRequests(d: Deployment, role: DeployedResource, cal
       }
       break;
     }
+    case 'lambda': {
+      const name = String(p.FunctionName);
+      ask(action, name.startsWith('arn:') ? name : `arn:aws:lambda:${region}:${account}:function:${name}`);
+      break;
+    }
     case 's3': {
       const object = p.Key ? `arn:aws:s3:::${p.Bucket}/${p.Key}` : `arn:aws:s3:::${p.Bucket}`;
       ask(action, object);
@@ -213,6 +223,7 @@ const IAM_ACTION: Record<string, string> = {
   'sqs:SendMessageBatch': 'SendMessage',
   'sqs:DeleteMessageBatch': 'DeleteMessage',
   'sqs:ChangeMessageVisibilityBatch': 'ChangeMessageVisibility',
+  'lambda:Invoke': 'InvokeFunction',
 };
 
 /** GetRecords names no stream: it reads the one its iterator came from (the caller's last stream). */

@@ -92,7 +92,7 @@ export const enrollmentRole = (d: Deployment) => d.functionRole(/\/Enrollment\/H
 export function samplerDeployment(): Deployment {
   return cached(
     'sampler',
-    { account: ACCOUNT, region: 'us-west-2', names: [[/^Hub\/.*FrameSampler\/State\/Resource$/, 'hub-budget'], [/FrameSampler\/State\/Resource$/, 'sampler-state']] },
+    { account: ACCOUNT, region: 'us-west-2', names: [[/^Hub\/.*FrameSampler\/State\/Resource$/, 'hub-budget'], [/FrameSampler\/State\/Resource$/, 'sampler-state'], [/^Site\/.*FrameSampler\/Sampler\/Resource$/, 'sampler']] },
     (app) => {
       const hubStack = new Stack(app, 'Hub', { env: env('us-west-2') });
       const hub = new FaceStreamPipeline(hubStack, 'Faces', { collectionId: 'faces', engine: FaceSearchEngine.frameSampling(), cameras: [{ name: 'lobby' }] });

@@ -4,9 +4,10 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { SAMPLER_SERVICE } from '../../metric-names';
 import { observability } from '../shared/observability';
 
-export const { logger, metrics, begin } = observability('frame-sampler');
+export const { logger, metrics, begin } = observability(SAMPLER_SERVICE);
 
 export const kinesisVideo = new KinesisVideoClient({});
 export const dynamodb = new DynamoDBClient({});

@@ -4,8 +4,20 @@
  * stack-wide settings of the environment.
  */
 
-/** The schedule's input for one camera (written by lib/private/frame-sampling-engine.ts). */
+/**
+ * How a camera is followed:
+ * - `live`: one follower at a time holds the camera's lease and asks for the newest complete
+ *   fragment about once a second, handing over to a successor before its invocation ends;
+ * - `catch-up`: every minute, an invocation samples from where the last one stopped up to
+ *   LIVE_MARGIN_SECONDS behind live, then ends.
+ */
+export type SamplingMode = 'live' | 'catch-up';
+export const SAMPLING_MODES: readonly SamplingMode[] = ['live', 'catch-up'];
+
+/** The schedule's input for one camera (built by lib/engines/frame-sampling-engine.ts with this type). */
 export interface CameraInput {
+  /** Absent in the input of schedules deployed before live mode existed: catch-up. */
+  readonly mode: SamplingMode;
   /** The camera name: the `camera` metric dimension. */
   readonly camera: string;
   /** The camera's row in the state table. */
@@ -38,13 +50,19 @@ function need<T>(event: Record<string, unknown>, key: string, check: (v: unknown
 const text = (v: unknown) => typeof v === 'string' && v.length > 0;
 const between = (min: number, max: number) => (v: unknown) => typeof v === 'number' && v >= min && v <= max;
 
-/** Validates the schedule's input; throws InputError naming the field. */
-export function parseInput(event: unknown): CameraInput {
+/** A successor's event: the camera's input and the follower that handed over to it. */
+export interface FollowerEvent extends CameraInput {
+  readonly handOverFrom?: string;
+}
+
+/** Validates the schedule's input (or a successor's event); throws InputError naming the field. */
+export function parseInput(event: unknown): FollowerEvent {
   if (typeof event !== 'object' || event === null) {
     throw new InputError(`schedule input: expected an object, got ${JSON.stringify(event)}`);
   }
   const e = event as Record<string, unknown>;
   return {
+    mode: e.mode === undefined ? 'catch-up' : need<SamplingMode>(e, 'mode', (v) => SAMPLING_MODES.includes(v as SamplingMode), SAMPLING_MODES.map((m) => `"${m}"`).join(' or ')),
     camera: need(e, 'camera', text, 'a camera name'),
     stateKey: need(e, 'stateKey', text, 'a state key'),
     videoStreamArn: need(e, 'videoStreamArn', (v) => text(v) && /:kinesisvideo:/.test(v as string), 'a Kinesis video stream ARN'),
@@ -56,6 +74,7 @@ export function parseInput(event: unknown): CameraInput {
     minFaceConfidence: need(e, 'minFaceConfidence', between(0, 100), 'a number 0-100'),
     minFaceWidth: need(e, 'minFaceWidth', between(0, 1), 'a number 0-1'),
     maxFacesPerFrame: need(e, 'maxFacesPerFrame', between(1, 100), 'a number 1-100'),
+    ...(e.handOverFrom === undefined ? {} : { handOverFrom: need<string>(e, 'handOverFrom', text, 'the request id of the follower handing over') }),
   };
 }
 
@@ -72,7 +91,7 @@ export const settings = {
   budgetTable: process.env.BUDGET_TABLE_NAME || (process.env.STATE_TABLE_NAME ?? ''),
   /** The Rekognition budget ceiling, calls per second per operation, shared by every camera. */
   rekognitionTps: envNumber('REKOGNITION_TPS', 5),
-  /** Video younger than this is not asked for yet: fragments are still arriving. */
+  /** Catch-up mode: video younger than this is not asked for yet: fragments are still arriving. */
   liveMarginMs: envNumber('LIVE_MARGIN_SECONDS', 10) * 1000,
   /** Where a camera with no saved position starts, behind live. */
   initialLookbackMs: envNumber('INITIAL_LOOKBACK_SECONDS', 60) * 1000,
@@ -82,6 +101,23 @@ export const settings = {
   safetyMs: envNumber('SAFETY_MARGIN_SECONDS', 10) * 1000,
   /** A face identified (or found unknown) is not searched again for this long while it is tracked. */
   identityWindowMs: envNumber('IDENTITY_WINDOW_SECONDS', 60) * 1000,
+  /** Live mode: a follower's lease lasts this long unless renewed (a killed follower frees the camera this soon). */
+  leaseMs: envNumber('LEASE_SECONDS', 30) * 1000,
+  /** Live mode: time between two GetImages polls once the follower is at the newest stored fragment. */
+  pollMs: envNumber('LIVE_POLL_MS', 1000),
+  /** Live mode: at least this long between two GetImages calls while catching up (quota: see README). */
+  minCallGapMs: envNumber('MIN_GET_IMAGES_GAP_MS', 500),
+  /**
+   * Live mode: a sampling point answered NO_MEDIA with no stored video after it is passed over only
+   * once it is this much older than the service's clock (its fragment may still be on its way).
+   */
+  gapMarginMs: envNumber('GAP_MARGIN_SECONDS', 10) * 1000,
+  /** Live mode: a follower with this much time left invokes its successor and hands over. */
+  handOverLeadMs: envNumber('HAND_OVER_SECONDS', 60) * 1000,
+  /** Live mode: how long a successor waits for the lease to be handed over to it. */
+  successorWaitMs: envNumber('SUCCESSOR_WAIT_SECONDS', 60) * 1000,
+  /** Live mode: metrics are published at least this often by a running follower. */
+  metricsEveryMs: envNumber('METRICS_EVERY_SECONDS', 60) * 1000,
 };
 
 /** GetImages: at most 300 s between StartTimestamp and EndTimestamp. */
@@ -90,3 +126,8 @@ export const MAX_WINDOW_MS = 300_000;
 export const FRAGMENT_LOOKBACK_MS = 2_000;
 /** Images per GetImages page (the API allows 1-100): pages of full JPEGs stay a few MB. */
 export const PAGE_SIZE = 25;
+/**
+ * Live mode: sampling points per page beyond the fragment looked back at: a page's records are
+ * written when the page is done, so a follower catching up writes every few seconds of video.
+ */
+export const LIVE_PAGE_AHEAD_MS = 4_000;

@@ -12,7 +12,8 @@ import { rekognition } from './clients';
 import type { CameraInput } from './config';
 import { settings } from './config';
 import { Box, cropFace, Frame } from './frames';
-import { backoff, errorName, isRetryable } from '../shared/retry';
+import { errorName } from '../shared/errors';
+import { retryOptionsFromEnv, withRetry } from '../shared/retry';
 
 export interface Track {
   box: Box;
@@ -33,29 +34,31 @@ export interface FrameAnalysis {
 }
 
 const THROTTLES = new Set(['ThrottlingException', 'ProvisionedThroughputExceededException']);
-const RETRY = { attempts: 6, baseDelayMs: Number(process.env.RETRY_BASE_DELAY_MS ?? 250), maxDelayMs: Number(process.env.RETRY_MAX_DELAY_MS ?? 8000) };
+const retry = retryOptionsFromEnv();
 /** A box this much overlapping (intersection over union) a track's box is the same face. */
 export const MIN_IOU = 0.3;
 
-/** A Rekognition call under the shared budget: a token per attempt, AIMD and back-off on throttling. */
-async function paced<T>(operation: string, deadline: number, counters: { throttles: number }, call: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    await takeToken(operation, deadline);
-    try {
-      return await call();
-    } catch (error) {
-      const name = errorName(error);
-      const transient = THROTTLES.has(name) || isRetryable(error);
-      if (!transient || attempt >= RETRY.attempts) {
+/**
+ * A Rekognition call under the shared budget, retried through withRetry: a token per attempt; a
+ * throttled attempt halves the shared rate (AIMD) before withRetry backs off.
+ */
+function paced<T>(operation: string, deadline: number, counters: { throttles: number }, call: () => Promise<T>): Promise<T> {
+  return withRetry(
+    operation,
+    async () => {
+      await takeToken(operation, deadline);
+      try {
+        return await call();
+      } catch (error) {
+        if (THROTTLES.has(errorName(error))) {
+          counters.throttles++;
+          await throttled(operation);
+        }
         throw error;
       }
-      if (THROTTLES.has(name)) {
-        counters.throttles++;
-        await throttled(operation);
-      }
-      await backoff(attempt, RETRY);
-    }
-  }
+    },
+    retry,
+  );
 }
 
 function iou(a: Box, b: Box): number {

@@ -8,7 +8,8 @@
  */
 import { PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import type { FaceSearchRecord, FaceSearchResult } from '../face-records/parser';
-import { backoff, isRetryable, RetryOptions } from '../shared/retry';
+import { isRetryable } from '../shared/errors';
+import { retryOptionsFromEnv, withRetry } from '../shared/retry';
 import { kinesis } from './clients';
 
 export const ENGINE = 'frame-sampling';
@@ -29,45 +30,63 @@ export function faceSearchRecord(videoStreamArn: string, timeMs: number, results
 const MAX_ENTRIES = 500;
 const MAX_BATCH_BYTES = 5 * 1024 * 1024;
 
-const RETRY: RetryOptions = { attempts: 8, baseDelayMs: Number(process.env.RETRY_BASE_DELAY_MS ?? 100), maxDelayMs: Number(process.env.RETRY_MAX_DELAY_MS ?? 5000) };
+const retry = retryOptionsFromEnv();
 
 /** Thrown when some records could not be written after every retry: the caller keeps its position. */
 export class RecordsNotDelivered extends Error {}
 
+/** Some entries of a PutRecords failed: named after the first entry's error code (throttling or internal: retried). */
+class EntriesFailed extends Error {
+  constructor(public readonly name: string, public readonly count: number) {
+    super(`${count} entries failed (${name})`);
+  }
+}
+
 /**
- * Writes the records in order-preserving batches; entries that fail (throttled shard, internal
- * failure) are retried alone with back-off; a failing call is retried when it is transient.
+ * Writes the records in order-preserving batches through withRetry: an attempt sends what is still
+ * pending; entries that fail (throttled shard, internal failure) are what the next attempt sends.
  * Throws RecordsNotDelivered (nothing is dropped silently: the span is analysed again).
+ * Answers how many entries were sent again.
  */
 export async function putRecords(dataStreamArn: string, partitionKey: string, records: object[]): Promise<number> {
   let pending: PutRecordsRequestEntry[] = records.map((r) => ({ Data: Buffer.from(JSON.stringify(r)), PartitionKey: partitionKey }));
   let retriedEntries = 0;
-  for (let attempt = 1; pending.length > 0; attempt++) {
-    const failed: PutRecordsRequestEntry[] = [];
-    for (const batch of batches(pending)) {
-      try {
-        const out = await kinesis.send(new PutRecordsCommand({ StreamARN: dataStreamArn, Records: batch }));
-        (out.Records ?? []).forEach((r, i) => {
-          if (r.ErrorCode) {
-            failed.push(batch[i]);
+  try {
+    await withRetry(
+      'PutRecords',
+      async () => {
+        const failed: PutRecordsRequestEntry[] = [];
+        let code = '';
+        for (const batch of batches(pending)) {
+          try {
+            const out = await kinesis.send(new PutRecordsCommand({ StreamARN: dataStreamArn, Records: batch }));
+            (out.Records ?? []).forEach((r, i) => {
+              if (r.ErrorCode) {
+                failed.push(batch[i]);
+                code ||= r.ErrorCode;
+              }
+            });
+          } catch (error) {
+            if (!isRetryable(error)) {
+              throw error;
+            }
+            failed.push(...batch);
+            code ||= (error as Error).name;
           }
-        });
-      } catch (error) {
-        if (!isRetryable(error)) {
-          throw error;
         }
-        failed.push(...batch);
-      }
+        pending = failed;
+        if (failed.length > 0) {
+          retriedEntries += failed.length;
+          throw new EntriesFailed(code, failed.length);
+        }
+      },
+      retry,
+    );
+  } catch (error) {
+    if (error instanceof EntriesFailed) {
+      throw new RecordsNotDelivered(`${error.count} face search records not written to ${dataStreamArn} after ${retry.attempts} attempts`);
     }
-    if (failed.length === 0) {
-      break;
-    }
-    if (attempt >= RETRY.attempts) {
-      throw new RecordsNotDelivered(`${failed.length} face search records not written to ${dataStreamArn} after ${attempt} attempts`);
-    }
-    retriedEntries += failed.length;
-    pending = failed;
-    await backoff(attempt, RETRY);
+    throw error;
   }
   return retriedEntries;
 }

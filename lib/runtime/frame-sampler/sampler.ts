@@ -1,17 +1,21 @@
 /**
- * Follows one camera from where its state says sampling stopped up to near-live, window by window
- * (GetImages allows 300 s per request), page by page: each page's frames are analysed, their records
- * written, then the position saved (under the lease), so a crash repeats at most one page.
+ * How a camera's video is read, page by page: each page's frames are analysed, their records
+ * written (under the lease: renewed just before, so a follower that lost it writes nothing), then
+ * the position saved, so a crash repeats at most the page it was analysing and writes no record twice.
+ * - catch-up mode (`sample`): from where the camera stopped up to near-live, window by window
+ *   (GetImages allows 300 s per request), then the invocation ends;
+ * - live mode (`follow`): from where the camera stopped, then at the newest stored fragment, asking
+ *   again every LIVE_POLL_MS, until it is time to hand over to a successor.
  */
+import { OutOfTime } from './budget';
 import type { CameraInput } from './config';
-import { FRAGMENT_LOOKBACK_MS, MAX_WINDOW_MS, PAGE_SIZE } from './config';
+import { FRAGMENT_LOOKBACK_MS, LIVE_PAGE_AHEAD_MS, MAX_WINDOW_MS, PAGE_SIZE, settings } from './config';
 import { analyseFrame, Track } from './faces';
 import { changed, decode, Frame, thumbnail } from './frames';
 import { getImages, KvsImage } from './images';
 import { faceSearchRecord, putRecords } from './records';
-import { saveProgress } from './state';
-import { OutOfTime } from './budget';
-import { backoff, errorName, isRetryable } from '../shared/retry';
+import { CameraState, handOverLease, LeaseLost, releaseLease, renewLease, saveProgress } from './state';
+import { errorName } from '../shared/errors';
 
 export interface Progress {
   position: number;
@@ -26,43 +30,65 @@ export interface Progress {
   noMedia: number;
   recordsWritten: number;
   recordsRetried: number;
+  getImagesCalls: number;
+  /** Seconds from each written record's frame time to its write (the service's clock). */
+  latencies: number[];
   /** Why sampling stopped before live, if it did. */
   stoppedEarly?: string;
+}
+
+export function newProgress(position: number, state: Pick<CameraState, 'tracks' | 'thumb'>): Progress {
+  return {
+    position,
+    tracks: state.tracks,
+    thumb: state.thumb,
+    framesAnalysed: 0,
+    framesSkippedUnchanged: 0,
+    facesSearched: 0,
+    detectCalls: 0,
+    throttles: 0,
+    mediaErrors: 0,
+    noMedia: 0,
+    recordsWritten: 0,
+    recordsRetried: 0,
+    getImagesCalls: 0,
+    latencies: [],
+  };
 }
 
 export interface Lease {
   readonly key: string;
   readonly owner: string;
-  readonly untilMs: number;
+  untilMs: number;
+}
+
+/**
+ * The service's clock, from the Date header of its answers (1 s resolution, so it lags by up to a
+ * second: the safe side for deciding that video is old enough to be missing rather than on its way).
+ */
+export class ServiceClock {
+  private offset = 0;
+  public observe(serverTime: number | undefined): void {
+    if (serverTime !== undefined) {
+      this.offset = serverTime - Date.now();
+    }
+  }
+  public now(): number {
+    return Date.now() + this.offset;
+  }
 }
 
 /** Errors of a frame's bytes: the frame is skipped (and counted), not retried. */
 const BAD_IMAGE = new Set(['InvalidImageFormatException', 'ImageTooLargeException', 'InvalidParameterException']);
-const KVS_RETRY = { attempts: 5, baseDelayMs: Number(process.env.RETRY_BASE_DELAY_MS ?? 250), maxDelayMs: Number(process.env.RETRY_MAX_DELAY_MS ?? 4000) };
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function page(input: CameraInput, startMs: number, endMs: number, nextToken?: string) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await getImages({
-        streamArn: input.videoStreamArn,
-        startMs,
-        endMs,
-        samplingIntervalMs: input.samplingIntervalMs,
-        widthPixels: input.imageWidth || undefined,
-        maxResults: PAGE_SIZE,
-        nextToken,
-      });
-    } catch (error) {
-      const retry = errorName(error) === 'ClientLimitExceededException' || isRetryable(error);
-      if (!retry || attempt >= KVS_RETRY.attempts) {
-        throw error;
-      }
-      await backoff(attempt, KVS_RETRY);
-    }
-  }
+function request(input: CameraInput, startMs: number, endMs: number, maxResults: number, nextToken?: string) {
+  return getImages({ streamArn: input.videoStreamArn, startMs, endMs, samplingIntervalMs: input.samplingIntervalMs, widthPixels: input.imageWidth || undefined, maxResults, nextToken });
 }
 
+/** Catch-up mode: samples from the position up to `liveEdge`, or until the deadline. */
 export async function sample(input: CameraInput, lease: Lease, progress: Progress, liveEdge: number, deadline: number): Promise<void> {
+  const page = { noMediaBefore: Number.POSITIVE_INFINITY, clock: new ServiceClock(), fence: () => renew(lease) };
   while (progress.position < liveEdge) {
     const windowEnd = Math.min(progress.position + MAX_WINDOW_MS - FRAGMENT_LOOKBACK_MS, liveEdge);
     const windowStart = progress.position - FRAGMENT_LOOKBACK_MS;
@@ -72,36 +98,146 @@ export async function sample(input: CameraInput, lease: Lease, progress: Progres
         progress.stoppedEarly = 'deadline';
         return;
       }
-      const result = await page(input, windowStart, windowEnd, token);
+      const result = await request(input, windowStart, windowEnd, PAGE_SIZE, token);
+      progress.getImagesCalls++;
       token = result.nextToken;
-      const done = await analysePage(input, result.images, progress, deadline);
+      const done = await analysePage(input, result.images, progress, deadline, page);
+      await save(lease, progress);
       if (!done) {
-        await save(lease, progress);
         return;
       }
-      await save(lease, progress);
     } while (token);
     progress.position = Math.max(progress.position, windowEnd);
     await save(lease, progress);
   }
 }
 
-async function save(lease: Lease, progress: Progress): Promise<void> {
-  await saveProgress(lease.key, lease.owner, lease.untilMs, progress.position, progress.tracks, progress.thumb);
+export interface LiveControl {
+  readonly lease: Lease;
+  /** Milliseconds left in this invocation. */
+  timeLeft(): number;
+  /** Starts the successor (asynchronously); called once, HAND_OVER_SECONDS before the end. */
+  startSuccessor(): Promise<void>;
+  /** Called after every page: publishes metrics when due. */
+  tick(progress: Progress, clock: ServiceClock): void;
+}
+
+export type FollowOutcome = 'handed over' | 'released' | 'stopped' | 'lease lost';
+
+/**
+ * Live mode: follows the camera until it hands the lease to its successor (or, without one, frees
+ * it just before the invocation ends: the camera's schedule then starts the next follower).
+ */
+export async function follow(input: CameraInput, control: LiveControl, progress: Progress): Promise<FollowOutcome> {
+  const { lease } = control;
+  const clock = new ServiceClock();
+  const page = { noMediaBefore: 0, clock, fence: () => renew(lease) };
+  let successorAsked = false;
+  let lastCall = 0;
+  let lastRenew = Date.now();
+  try {
+    for (;;) {
+      const left = control.timeLeft();
+      if (left <= settings.safetyMs) {
+        await save(lease, progress);
+        await releaseLease(lease.key, lease.owner);
+        return 'released';
+      }
+      if (left <= settings.handOverLeadMs && !successorAsked) {
+        successorAsked = true;
+        await control.startSuccessor();
+      }
+      const gap = lastCall + settings.minCallGapMs - Date.now();
+      if (gap > 0) {
+        await sleep(gap);
+      }
+      const start = progress.position - FRAGMENT_LOOKBACK_MS;
+      const end = Math.min(progress.position + MAX_WINDOW_MS - FRAGMENT_LOOKBACK_MS, clock.now() + FRAGMENT_LOOKBACK_MS);
+      // ask only for the sampling points the window holds (the request's quota cost is 400 + MaxResults),
+      // and a few seconds at a time: records are written per page
+      const span = Math.min(end - start, FRAGMENT_LOOKBACK_MS + LIVE_PAGE_AHEAD_MS);
+      const maxResults = Math.max(1, Math.min(PAGE_SIZE, Math.floor(span / input.samplingIntervalMs) + 1));
+      lastCall = Date.now();
+      const result = await request(input, start, end, maxResults);
+      progress.getImagesCalls++;
+      clock.observe(result.serverTime);
+      page.noMediaBefore = clock.now() - settings.gapMarginMs;
+      const before = progress.position;
+      const complete = await analysePage(input, result.images, progress, Date.now() + control.timeLeft() - settings.safetyMs, page);
+      if (complete && !result.images.some((i) => i.timeMs > before) && end < page.noMediaBefore) {
+        progress.position = end; // nothing stored in a window old enough: a gap in the video
+      }
+      const progressed = progress.position > before;
+      let row: CameraState | undefined;
+      if (progressed) {
+        row = await save(lease, progress);
+        lastRenew = Date.now();
+      } else if (successorAsked || Date.now() - lastRenew >= settings.leaseMs / 3) {
+        row = await renew(lease);
+        lastRenew = Date.now();
+      }
+      control.tick(progress, clock);
+      if (row?.stopped) {
+        await releaseLease(lease.key, lease.owner);
+        return 'stopped';
+      }
+      if (row?.successor) {
+        lease.untilMs = Date.now() + settings.leaseMs;
+        if (await handOverLease(lease.key, lease.owner, row.successor, lease.untilMs, progress.position, progress.tracks, progress.thumb)) {
+          return 'handed over';
+        }
+      }
+      if (!progressed) {
+        await sleep(settings.pollMs);
+      }
+    }
+  } catch (error) {
+    if (error instanceof LeaseLost) {
+      return 'lease lost';
+    }
+    throw error;
+  }
+}
+
+function extend(lease: Lease): void {
+  lease.untilMs = Math.max(lease.untilMs, Date.now() + settings.leaseMs);
+}
+
+async function renew(lease: Lease): Promise<CameraState> {
+  extend(lease);
+  return renewLease(lease.key, lease.owner, lease.untilMs);
+}
+
+async function save(lease: Lease, progress: Progress): Promise<CameraState> {
+  extend(lease);
+  return saveProgress(lease.key, lease.owner, lease.untilMs, progress.position, progress.tracks, progress.thumb);
+}
+
+interface PageOptions {
+  /** A NO_MEDIA sampling point after the page's last stored image is passed over only if older than this. */
+  readonly noMediaBefore: number;
+  readonly clock: ServiceClock;
+  /** Renews the lease just before records are written (throws LeaseLost). */
+  readonly fence: () => Promise<unknown>;
 }
 
 /** Analyses a page and writes its records; false when it had to stop before the page's end. */
-async function analysePage(input: CameraInput, images: KvsImage[], progress: Progress, deadline: number): Promise<boolean> {
-  const records: object[] = [];
+async function analysePage(input: CameraInput, images: KvsImage[], progress: Progress, deadline: number, options: PageOptions): Promise<boolean> {
+  const records: Array<{ timeMs: number; record: object }> = [];
   let position = progress.position;
   let tracks = progress.tracks;
   let thumb = progress.thumb;
   let complete = true;
-  for (const image of [...images].sort((a, b) => a.timeMs - b.timeMs)) {
+  const sorted = [...images].sort((a, b) => a.timeMs - b.timeMs);
+  const lastStored = sorted.reduce((last, i) => (i.error === 'NO_MEDIA' ? last : Math.max(last, i.timeMs)), Number.NEGATIVE_INFINITY);
+  for (const image of sorted) {
     if (image.timeMs <= position) {
       continue; // analysed already (the window starts a fragment early)
     }
     if (!image.jpeg) {
+      if (image.error === 'NO_MEDIA' && image.timeMs > lastStored && image.timeMs >= options.noMediaBefore) {
+        break; // its fragment may not be stored yet: asked again next time
+      }
       if (image.error === 'MEDIA_ERROR') {
         progress.mediaErrors++;
       } else {
@@ -132,7 +268,7 @@ async function analysePage(input: CameraInput, images: KvsImage[], progress: Pro
       progress.throttles += analysis.throttles;
       tracks = analysis.tracks;
       if (analysis.results.length > 0) {
-        records.push(faceSearchRecord(input.videoStreamArn, image.timeMs, analysis.results));
+        records.push({ timeMs: image.timeMs, record: faceSearchRecord(input.videoStreamArn, image.timeMs, analysis.results) });
       }
     } catch (error) {
       if (error instanceof OutOfTime) {
@@ -155,8 +291,15 @@ async function analysePage(input: CameraInput, images: KvsImage[], progress: Pro
     position = image.timeMs;
   }
   if (records.length > 0) {
-    progress.recordsRetried += await putRecords(input.dataStreamArn, input.camera, records);
+    await options.fence();
+    progress.recordsRetried += await putRecords(
+      input.dataStreamArn,
+      input.camera,
+      records.map((r) => r.record),
+    );
     progress.recordsWritten += records.length;
+    const now = options.clock.now();
+    progress.latencies.push(...records.map((r) => (now - r.timeMs) / 1000));
   }
   progress.position = position;
   progress.tracks = tracks;

@@ -8,7 +8,9 @@
  *   tracks       S  JSON of the tracked faces (faces.ts)
  *   thumb        S  base64 of the last analysed frame's luma thumbnail
  *   leaseOwner   S  the invocation (request id) holding the lease
- *   leaseUntil   N  epoch ms the lease expires (the function's timeout: a crashed holder frees it)
+ *   leaseUntil   N  epoch ms the lease expires (catch-up: the function's timeout; live: LEASE_SECONDS
+ *                   after the last renewal, so a killed follower frees the camera within that)
+ *   successor    S  live mode: the request id of the follower waiting for the lease to be handed over
  *   stopped      BOOL written by the stop schedule (true) and the start schedule (false)
  *   startedAt    S  ISO time written by the start schedule: sampling resumes there, not earlier
  */
@@ -23,29 +25,66 @@ export interface CameraState {
   readonly thumb?: Uint8Array;
   readonly stopped: boolean;
   readonly startedAt?: number;
+  readonly leaseOwner?: string;
+  readonly leaseUntil?: number;
+  /** Live mode: the follower waiting to be handed the lease. */
+  readonly successor?: string;
 }
 
 const isConditionFailure = (error: unknown) => (error as Error)?.name === 'ConditionalCheckFailedException';
 
-/** Takes the lease, or answers undefined when another invocation holds it. */
-export async function acquireLease(key: string, owner: string, untilMs: number): Promise<CameraState | undefined> {
+/**
+ * Sets `fields` of the camera's row if `condition` holds (`#name` for a field or lease attribute,
+ * `:name` for a value of `values`): answers the row as written, or undefined when the condition failed.
+ */
+async function update(key: string, fields: Record<string, AttributeValue>, condition: string, values: Record<string, AttributeValue> = {}): Promise<CameraState | undefined> {
+  const names: Record<string, string> = { '#owner': 'leaseOwner', '#until': 'leaseUntil', '#successor': 'successor' };
+  const assignments = Object.entries(fields).map(([name, value]) => {
+    names[`#${name}`] = name;
+    values[`:${name}`] = value;
+    return `#${name} = :${name}`;
+  });
+  for (const name of Object.keys(names)) {
+    if (!condition.includes(name) && !assignments.some((a) => a.startsWith(`${name} `))) {
+      delete names[name];
+    }
+  }
   try {
-    await dynamodb.send(
+    const out = await dynamodb.send(
       new UpdateItemCommand({
         TableName: settings.stateTable,
         Key: { pk: { S: key } },
-        UpdateExpression: 'SET #owner = :owner, #until = :until',
-        ConditionExpression: 'attribute_not_exists(#until) OR #until < :now',
-        ExpressionAttributeNames: { '#owner': 'leaseOwner', '#until': 'leaseUntil' },
-        ExpressionAttributeValues: { ':owner': { S: owner }, ':until': { N: String(untilMs) }, ':now': { N: String(Date.now()) } },
+        UpdateExpression: `SET ${assignments.join(', ')}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
       }),
     );
+    return readState(out.Attributes ?? {});
   } catch (error) {
     if (isConditionFailure(error)) {
       return undefined;
     }
     throw error;
   }
+}
+
+const n = (value: number): AttributeValue => ({ N: String(value) });
+const str = (value: string): AttributeValue => ({ S: value });
+const progressFields = (position: number, tracks: Track[], thumb?: Uint8Array) => ({
+  position: n(position),
+  tracks: str(JSON.stringify(tracks)),
+  thumb: str(thumb ? Buffer.from(thumb).toString('base64') : ''),
+});
+
+/** Takes the lease, or answers undefined when another invocation holds it. */
+export function acquireLease(key: string, owner: string, untilMs: number): Promise<CameraState | undefined> {
+  return update(key, { leaseOwner: str(owner), leaseUntil: n(untilMs) }, 'attribute_not_exists(#until) OR #until < :now', { ':now': n(Date.now()) });
+}
+
+/** The camera's row as it is now (consistent read). */
+export async function readRow(key: string): Promise<CameraState> {
   const { Item } = await dynamodb.send(new GetItemCommand({ TableName: settings.stateTable, Key: { pk: { S: key } }, ConsistentRead: true }));
   return readState(Item ?? {});
 }
@@ -65,56 +104,51 @@ function readState(item: Record<string, AttributeValue>): CameraState {
     thumb: item.thumb?.S ? new Uint8Array(Buffer.from(item.thumb.S, 'base64')) : undefined,
     stopped: item.stopped?.BOOL === true,
     startedAt: Number.isFinite(started) ? started : undefined,
+    leaseOwner: item.leaseOwner?.S,
+    leaseUntil: num('leaseUntil'),
+    successor: item.successor?.S || undefined,
   };
 }
 
 /** Thrown when the lease was lost (it expired and another invocation took it): stop at once. */
 export class LeaseLost extends Error {}
 
-/** Saves progress under the lease (conditional on still holding it) and extends it. */
-export async function saveProgress(key: string, owner: string, untilMs: number, position: number, tracks: Track[], thumb?: Uint8Array): Promise<void> {
-  const values: Record<string, AttributeValue> = {
-    ':owner': { S: owner },
-    ':until': { N: String(untilMs) },
-    ':position': { N: String(position) },
-    ':tracks': { S: JSON.stringify(tracks) },
-    ':thumb': { S: thumb ? Buffer.from(thumb).toString('base64') : '' },
-  };
-  try {
-    await dynamodb.send(
-      new UpdateItemCommand({
-        TableName: settings.stateTable,
-        Key: { pk: { S: key } },
-        UpdateExpression: 'SET #position = :position, #tracks = :tracks, #thumb = :thumb, #until = :until',
-        ConditionExpression: '#owner = :owner',
-        ExpressionAttributeNames: { '#position': 'position', '#tracks': 'tracks', '#thumb': 'thumb', '#until': 'leaseUntil', '#owner': 'leaseOwner' },
-        ExpressionAttributeValues: values,
-      }),
-    );
-  } catch (error) {
-    if (isConditionFailure(error)) {
-      throw new LeaseLost(`the lease of ${key} was taken by another invocation`);
-    }
-    throw error;
+async function underLease(key: string, owner: string, fields: Record<string, AttributeValue>): Promise<CameraState> {
+  const row = await update(key, fields, '#owner = :owner', { ':owner': str(owner) });
+  if (!row) {
+    throw new LeaseLost(`the lease of ${key} was taken by another invocation`);
   }
+  return row;
+}
+
+/**
+ * Saves progress under the lease (conditional on still holding it) and extends it. Answers the row
+ * as written: whether a schedule stopped the camera meanwhile, and who waits to be handed the lease.
+ */
+export function saveProgress(key: string, owner: string, untilMs: number, position: number, tracks: Track[], thumb?: Uint8Array): Promise<CameraState> {
+  return underLease(key, owner, { ...progressFields(position, tracks, thumb), leaseUntil: n(untilMs) });
+}
+
+/** Only extends the lease (conditional on still holding it); answers the row as written. */
+export function renewLease(key: string, owner: string, untilMs: number): Promise<CameraState> {
+  return underLease(key, owner, { leaseUntil: n(untilMs) });
+}
+
+/** Live mode: a successor says it waits for the lease of `predecessor` (false: that one no longer holds it). */
+export async function registerSuccessor(key: string, predecessor: string, me: string): Promise<boolean> {
+  return (await update(key, { successor: str(me) }, '#owner = :predecessor AND #until >= :now', { ':predecessor': str(predecessor), ':now': n(Date.now()) })) !== undefined;
+}
+
+/**
+ * Live mode: hands the lease to the registered successor in one conditional write, with the
+ * position, the tracked faces and the thumbnail it continues from. False when no longer possible.
+ */
+export async function handOverLease(key: string, owner: string, successor: string, untilMs: number, position: number, tracks: Track[], thumb?: Uint8Array): Promise<boolean> {
+  const fields = { ...progressFields(position, tracks, thumb), leaseUntil: n(untilMs), leaseOwner: str(successor), successor: str('') };
+  return (await update(key, fields, '#owner = :owner AND #successor = :next', { ':owner': str(owner), ':next': str(successor) })) !== undefined;
 }
 
 /** Frees the lease (best effort: it expires anyway). */
 export async function releaseLease(key: string, owner: string): Promise<void> {
-  try {
-    await dynamodb.send(
-      new UpdateItemCommand({
-        TableName: settings.stateTable,
-        Key: { pk: { S: key } },
-        UpdateExpression: 'SET #until = :zero',
-        ConditionExpression: '#owner = :owner',
-        ExpressionAttributeNames: { '#until': 'leaseUntil', '#owner': 'leaseOwner' },
-        ExpressionAttributeValues: { ':zero': { N: '0' }, ':owner': { S: owner } },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) {
-      throw error;
-    }
-  }
+  await update(key, { leaseUntil: n(0) }, '#owner = :owner', { ':owner': str(owner) });
 }

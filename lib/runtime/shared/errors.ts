@@ -21,6 +21,7 @@ const RETRYABLE_NAMES = new Set([
   'TooManyRequestsException',
   'ProvisionedThroughputExceededException',
   'RequestLimitExceeded',
+  'ClientLimitExceededException', // Kinesis Video Streams' throttling
   'InternalServerError',
   'InternalServerErrorException',
   'InternalFailure',
