@@ -16,7 +16,9 @@ import { samplerDeployment, samplerRole } from './support/iam-deployments';
 
 // every AWS call made in these tests is evaluated against the synthesized policies (test/support/iam-check.ts),
 // as a site's sampler: its own state table "sampler-state", the budget rows in its hub's "hub-budget"
-checkIam({ deployment: samplerDeployment, callers: { AKIDEXAMPLE: samplerRole } });
+// (the end-to-end test's consumer signs with AKIDCONSUMER: its calls are checked against the consumer's
+// own deployment in test/face-consumer-handler.test.ts, not against the sampler's role)
+checkIam({ deployment: samplerDeployment, callers: { AKIDEXAMPLE: samplerRole }, ignoreKeys: ['AKIDCONSUMER'] });
 
 let consumer: ConsumerServices;
 let services: SamplerServices;
@@ -135,7 +137,9 @@ test('end to end: frames in, records of the documented shape out, events valid a
   expect(Number(stateRow(services.dynamodb)!.position.N)).toBeGreaterThanOrEqual(start + 119_000);
 
   const consume = loadConsumer(consumer);
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDCONSUMER'; // read by the consumer's clients at their first call
   const response = await consume(kinesisEvent(services.kinesis.records.map((r) => kinesisRecord(r.data.toString('base64')))));
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
   expect(response).toEqual({ batchItemFailures: [] });
   const events = consumer.eventBridge.events;
   const people = [...new Set(events.map((e) => `${e.DetailType}:${e.Detail.match?.externalImageId ?? '-'}`))].sort();
