@@ -4,6 +4,11 @@
  */
 import { ConsumerServices, kinesisEvent, kinesisRecord, loadConsumer, startServices } from './support/consumer-harness';
 import { recordWith, toData } from './fixtures/face-records';
+import { checkIam } from './support/iam-check';
+import { consumerDeployment, consumerRole } from './support/iam-deployments';
+
+// every AWS call made in these tests is evaluated against the synthesized policies (test/support/iam-check.ts)
+checkIam({ deployment: consumerDeployment, callers: { AKIDEXAMPLE: consumerRole } });
 
 let services: ConsumerServices;
 

@@ -406,8 +406,9 @@ export interface IamCheck {
   /** This test's calls are not evaluated: no deployment of this library makes them (say why). */
   notDeployed(reason: string): void;
   /**
-   * In this test IAM denies `action` as deployed, for the reason given (a defect filed, not yet
-   * fixed); the test fails when the denial is gone, so that the acknowledgement goes with it.
+   * In this test IAM denies `action` as deployed, for the reason given (a call no deployment makes,
+   * or a defect filed and not yet fixed); the test fails when the denial is gone, so that the
+   * acknowledgement goes with it.
    */
   knownDenial(action: string, reason: string): void;
 }
