@@ -8,6 +8,8 @@ import { handlerFunction } from './resources';
 import { rootStack } from './stacks';
 
 const SAMPLER_ID = 'cdk-face-stream-pipeline.FrameSampler';
+/** The state table key of a camera's row: `camera|<id>`. */
+export const CAMERA_STATE_KEY_PREFIX = 'camera|';
 const BUDGET_ID = 'cdk-face-stream-pipeline.RekognitionBudget';
 
 /**
@@ -112,7 +114,14 @@ export class FrameSamplerResources extends Construct {
   public grantScheduledStartStop(): void {
     if (!this.tableUpdatesGranted) {
       this.tableUpdatesGranted = true;
-      this.schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [this.table.tableArn] }));
+      // the cameras' rows only (camera|<id>), not the leases, tracked faces and budget beside them
+      this.schedulerRole.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:UpdateItem'],
+          resources: [this.table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${CAMERA_STATE_KEY_PREFIX}*`] } },
+        }),
+      );
     }
   }
 

@@ -4,7 +4,7 @@ import { CfnStream } from 'aws-cdk-lib/aws-kinesisvideo';
 import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import { Construct, IConstruct } from 'constructs';
 import { EngineInput } from './engine-input';
-import { FrameSamplerResources } from './frame-sampler-resources';
+import { CAMERA_STATE_KEY_PREFIX, FrameSamplerResources } from './frame-sampler-resources';
 import { ScheduleExpressions, validateSchedule } from './processor-schedule';
 import { ackWildcard } from './nag';
 import { show, validateNumber } from './validate';
@@ -73,7 +73,7 @@ export function bindFrameSampling(scope: Construct, input: SamplingEngineInput, 
   const stack = Stack.of(scope);
   grantCamera(shared, stack, input);
 
-  const stateKey = `camera|${Names.uniqueId(scope)}`;
+  const stateKey = `${CAMERA_STATE_KEY_PREFIX}${Names.uniqueId(scope)}`;
   const config = {
     camera: input.cameraName,
     stateKey,
