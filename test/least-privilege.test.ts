@@ -176,6 +176,21 @@ describe('nothing on "*" but what supports nothing narrower (issue 20, item 2 an
     }
   });
 
+  test("the sampler's scheduler role writes the cameras' rows of the state table only, not the budget or leases beside them", () => {
+    const roles = templates.flatMap((t) =>
+      Object.entries<any>(t.Resources)
+        .filter(([, r]) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'))
+        .map(([id]) => roleStatements(t, id))
+        .filter((own) => own.some((st) => [st.Action].flat().includes('dynamodb:UpdateItem'))),
+    );
+    expect(roles.length).toBeGreaterThan(0);
+    for (const own of roles) {
+      const table = [own.find((st) => [st.Action].flat().includes('dynamodb:UpdateItem'))!.Resource].flat()[0]!;
+      const update = (key: string) => allows(own, { action: 'dynamodb:UpdateItem', resource: table, context: { 'dynamodb:LeadingKeys': key } });
+      expect([update('camera|AllFacesbF00'), update('budget|DetectFaces'), update('face|abc')]).toEqual([true, false, false]);
+    }
+  });
+
   test('service roles name the account they serve (confused deputy): the waiter role too', () => {
     const missing = templates.flatMap((t) =>
       Object.entries<any>(t.Resources)

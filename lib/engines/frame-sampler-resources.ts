@@ -8,6 +8,8 @@ import { handlerFunction } from '../private/resources';
 import { rootStack } from '../private/stacks';
 
 const SAMPLER_ID = 'cdk-face-stream-pipeline.FrameSampler';
+/** The state table key of a camera's row: `camera|<id>`. */
+export const CAMERA_STATE_KEY_PREFIX = 'camera|';
 const BUDGET_ID = 'cdk-face-stream-pipeline.RekognitionBudget';
 /** The sampler's memory: its peak RSS (bench latency) with room to spare; also the GB-s per camera-hour of live mode. */
 export const SAMPLER_MEMORY_MB = 256;
@@ -117,7 +119,14 @@ export class FrameSamplerResources extends Construct {
   public grantScheduledStartStop(): void {
     if (!this.tableUpdatesGranted) {
       this.tableUpdatesGranted = true;
-      this.schedulerRole.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [this.table.tableArn] }));
+      // the cameras' rows only (camera|<id>), not the leases, tracked faces and budget beside them
+      this.schedulerRole.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:UpdateItem'],
+          resources: [this.table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${CAMERA_STATE_KEY_PREFIX}*`] } },
+        }),
+      );
     }
   }
 

@@ -9,7 +9,7 @@ import { ScheduleExpressions, validateSchedule } from '../private/analysis-sched
 import { ackWildcard } from '../private/nag';
 import { show, validateNumber } from '../private/validate';
 import { EngineInput } from './engine-input';
-import { FrameSamplerResources } from './frame-sampler-resources';
+import { CAMERA_STATE_KEY_PREFIX, FrameSamplerResources } from './frame-sampler-resources';
 import type { CameraInput, SamplingMode } from '../runtime/frame-sampler/config';
 
 /** What the frame-sampling engine needs for one camera (FaceSearchEngineBindOptions). */
@@ -96,7 +96,7 @@ export function bindFrameSampling(scope: Construct, input: SamplingEngineInput, 
     shared.grantHandOver();
   }
 
-  const stateKey = `camera|${Names.uniqueId(scope)}`;
+  const stateKey = `${CAMERA_STATE_KEY_PREFIX}${Names.uniqueId(scope)}`;
   const config = {
     mode,
     camera: input.cameraName,
