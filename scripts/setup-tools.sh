@@ -30,3 +30,15 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements.sha256 2>/dev/null)
   fi
   echo "$want" > .venv/.requirements.sha256
 fi
+
+# .venv-checks: cfn-lint, checkov and moto (requirements-checks.txt, every dependency pinned in
+# constraints-checks.txt), without Debian's python3-* packages: Debian's pyOpenSSL breaks the newer
+# cryptography that botocore loads for these tools.
+want=$(cat requirements-checks.txt constraints-checks.txt | sha256sum | cut -d' ' -f1)
+if [ ! -x .venv-checks/bin/python ] || [ "$(cat .venv-checks/.requirements.sha256 2>/dev/null)" != "$want" ]; then
+  echo "setup-tools: creating .venv-checks from requirements-checks.txt"
+  rm -rf .venv-checks
+  /usr/bin/python3 -m venv .venv-checks
+  .venv-checks/bin/pip install --quiet --disable-pip-version-check -r requirements-checks.txt
+  echo "$want" > .venv-checks/.requirements.sha256
+fi
