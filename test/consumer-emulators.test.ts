@@ -8,11 +8,15 @@
  * AWS documents as best-effort ordered: what came out is compared in a sorted order.
  */
 import { ConsumerBackend, fakeConsumerBackend, motoConsumerBackend } from './support/consumer-backends';
+import { MOTO_TIMEOUT } from './support/moto';
 import { DATA_STREAM_ARN, kinesisEvent, kinesisRecord, loadConsumer } from './support/consumer-harness';
 import { documentedRecord, recordWith, toData } from './fixtures/face-records';
 
 /** Rows compared by their JSON text: an order that does not depend on delivery. */
 const sorted = <T>(rows: T[]): T[] => [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
+// a ceiling, not a measure: moto is a Python server, slow to start and to answer on a busy machine
+jest.setTimeout(MOTO_TIMEOUT);
 
 const person = (name: string, second: number, extra: { fragment?: string } = {}) =>
   kinesisRecord(toData(recordWith([{ matches: [name] }], { producerTime: 1700000000 + second, ...extra })));
@@ -25,7 +29,7 @@ describe.each<[string, () => Promise<ConsumerBackend>]>([
 
   beforeAll(async () => {
     backend = await start();
-  }, 60_000);
+  });
   afterAll(async () => {
     await backend?.stop();
   });

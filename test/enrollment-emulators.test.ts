@@ -8,6 +8,10 @@
  */
 import { EnrollmentBackend, fakeEnrollmentBackend, motoEnrollmentBackend } from './support/enrollment-backends';
 import { BUCKET, lambdaContext } from './support/enrollment-harness';
+import { MOTO_TIMEOUT } from './support/moto';
+
+// a ceiling, not a measure: moto is a Python server, slow to start and to answer on a busy machine
+jest.setTimeout(MOTO_TIMEOUT);
 
 // one SDK attempt per call, as in the other enrolment tests
 const ENV = { AWS_MAX_ATTEMPTS: '1' };

@@ -103,7 +103,7 @@ export function motoEnrollmentBackend(env: Record<string, string> = {}): Enrollm
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       handler = require(ENROLLMENT_BUNDLE).handler;
     });
-  }, 60_000);
+  });
   afterAll(async () => {
     for (const c of Object.values(clients ?? {})) {
       c.destroy();
@@ -120,7 +120,7 @@ export function motoEnrollmentBackend(env: Record<string, string> = {}): Enrollm
     await clients.eventBridge.send(new PutRuleCommand({ Name: 'tap', EventPattern: JSON.stringify({ source: ['face-stream-pipeline'] }) }));
     await clients.eventBridge.send(new PutTargetsCommand({ Rule: 'tap', Targets: [{ Id: 'tap', Arn: `arn:aws:sqs:eu-west-1:${MOTO_ACCOUNT}:face-events-tap` }] }));
     events = [];
-  }, 30_000);
+  });
 
   const drainEvents = async () => {
     for (;;) {

@@ -14,6 +14,9 @@ import { request } from 'node:http';
 import * as path from 'node:path';
 import { checksBin } from './tools';
 
+/** The timeout of a test (and its hooks) that uses moto: a ceiling, far above what it needs, so that a hung server fails the test. */
+export const MOTO_TIMEOUT = 120_000;
+
 /** The moto account every resource lives in (moto's default). */
 export const MOTO_ACCOUNT = '123456789012';
 
