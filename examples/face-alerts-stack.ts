@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnResource, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -33,6 +33,10 @@ export class FaceAlertsStack extends Stack {
     this.pipeline.addCamera('yard', { engine: FaceSearchEngine.frameSampling() });
 
     const alerts = new sns.Topic(this, 'Alerts', { displayName: 'Face alerts', enforceSSL: true });
+    // how a checkov finding is skipped on one resource, with the reason (checkov reads the resource's Metadata)
+    (alerts.node.defaultChild as CfnResource).addMetadata('checkov', {
+      skip: [{ id: 'CKV_AWS_26', comment: 'alert texts name people and cameras, no images; EventBridge cannot publish to a topic encrypted with aws/sns, and a customer-managed key costs more than this example' }],
+    });
     const email: string | undefined = this.node.tryGetContext('alertEmail');
     if (email) {
       alerts.addSubscription(new subscriptions.EmailSubscription(email));

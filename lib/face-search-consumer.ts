@@ -15,6 +15,7 @@ import { faceMatchRule, unknownFaceRule } from './private/face-event-rules';
 import { grantPutFaceEvents } from './private/grants';
 import { prefixedStreamCamera, STREAM_READ_ACTIONS } from './private/consumer-streams';
 import { checksOwnEnvironment, environmentSize, LIMITS, REFERENCE_ESTIMATE } from './private/limits';
+import { skipCheckov } from './private/checkov';
 import { ack, ackWildcard } from './private/nag';
 import { failureQueue, handlerFunction } from './private/resources';
 import { CAMERA_NAME, show, validateName, validateNumber } from './private/validate';
@@ -197,6 +198,10 @@ export class FaceSearchConsumer extends Construct {
       Validations.of(this.dedupeTable).acknowledge(
         ack('AwsSolutions-DDB3', 'claims live for one de-duplication window (60 s by default) and expire by TTL: there is nothing to recover to a point in time'),
       );
+      skipCheckov(this.dedupeTable, 'CKV_AWS_28', 'claims live for one de-duplication window (60 s by default) and expire by TTL: there is nothing to recover to a point in time');
+      if (!props.encryptionKey) {
+        skipCheckov(this.dedupeTable, 'CKV_AWS_119', 'encrypted at rest with the AWS managed key; the pipeline\'s encryptionKey encrypts it with a customer-managed key instead');
+      }
     }
 
     grantPutFaceEvents(this.eventBus, this.handler);

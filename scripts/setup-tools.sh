@@ -41,3 +41,18 @@ if [ ! -x .venv-languages/bin/python ] || [ "$(cat .venv-languages/.requirements
   .venv-languages/bin/pip install --quiet --disable-pip-version-check -r requirements-languages.txt
   echo "$want" > .venv-languages/.requirements.sha256
 fi
+
+# .venv-checks: cfn-lint, checkov and moto (requirements-checks.txt, every dependency pinned in
+# constraints-checks.txt), without Debian's python3-* packages: Debian's pyOpenSSL breaks the newer
+# cryptography that botocore loads for these tools. Installed with uv (from PyPI, pinned), which
+# fetches the ~120 wheels in parallel: about 1 minute on a fresh machine where pip takes several.
+uv_version=0.9.9
+want=$( (echo "uv $uv_version"; cat requirements-checks.txt constraints-checks.txt) | sha256sum | cut -d' ' -f1)
+if [ ! -x .venv-checks/bin/python ] || [ "$(cat .venv-checks/.requirements.sha256 2>/dev/null)" != "$want" ]; then
+  echo "setup-tools: creating .venv-checks from requirements-checks.txt"
+  rm -rf .venv-checks
+  /usr/bin/python3 -m venv .venv-checks
+  .venv-checks/bin/pip install --quiet --disable-pip-version-check "uv==$uv_version"
+  .venv-checks/bin/uv pip install --quiet --native-tls --python .venv-checks/bin/python -r requirements-checks.txt
+  echo "$want" > .venv-checks/.requirements.sha256
+fi

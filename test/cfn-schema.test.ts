@@ -6,22 +6,14 @@
  * defect planted in a clean template is reported, at the right resource and property; intrinsic
  * functions and allow-listed types are not.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { App, Duration, NestedStack, Stack } from 'aws-cdk-lib';
-import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { NestedStack, Stack } from 'aws-cdk-lib';
 import * as kinesisvideo from 'aws-cdk-lib/aws-kinesisvideo';
-import * as kms from 'aws-cdk-lib/aws-kms';
-import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as cxapi from 'aws-cdk-lib/cx-api';
-import { Camera, FaceCollection, FaceSearchEngine, FaceStreamPipeline } from '../lib';
-import { FaceAlertsStack } from '../examples/face-alerts-stack';
+import { Camera, FaceCollection, FaceSearchEngine } from '../lib';
+import { everyOptionApp, exampleApp, hubAndSiteApp, newApp, removeAppDirs } from './fixtures/apps';
 import { CfnFinding, CfnSchemaChecker, CfnTemplateReport, formatFindings } from './support/cfn-schema';
 
 let checker: CfnSchemaChecker;
-const outdirs: string[] = [];
 
 beforeAll(() => {
   checker = new CfnSchemaChecker();
@@ -29,17 +21,8 @@ beforeAll(() => {
 
 afterAll(() => {
   checker?.dispose();
-  for (const dir of outdirs) {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  removeAppDirs();
 });
-
-/** A fresh App writing its cloud assembly to a temporary directory. */
-function newApp(props: ConstructorParameters<typeof App>[0] = {}): App {
-  const outdir = mkdtempSync(path.join(tmpdir(), 'cfn-schema-'));
-  outdirs.push(outdir);
-  return new App({ ...props, outdir });
-}
 
 function check(assembly: cxapi.CloudAssembly): { reports: CfnTemplateReport[]; findings: CfnFinding[]; types: Set<string> } {
   const reports = checker.checkAssembly(assembly);
@@ -52,12 +35,7 @@ function check(assembly: cxapi.CloudAssembly): { reports: CfnTemplateReport[]; f
 
 describe('synthesized templates', () => {
   test('the example app (two stream-processor cameras, the frame-sampling yard, enrolment), as `cdk synth` writes it', () => {
-    // as the CLI runs bin/app.ts: cdk.json's context (feature flags), and analyticsReporting, on by
-    // default, which adds the AWS::CDK::Metadata resource
-    const context = JSON.parse(readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')).context;
-    const app = newApp({ context, analyticsReporting: true });
-    new FaceAlertsStack(app, 'FaceStreamPipelineExample');
-    const { reports, findings, types } = check(app.synth());
+    const { reports, findings, types } = check(exampleApp());
 
     expect(reports.map((r) => [r.template, r.region])).toContainEqual(['FaceStreamPipelineExample.template.json', 'us-east-1']);
     expect([...types]).toEqual(expect.arrayContaining(['AWS::CDK::Metadata', 'Custom::RekognitionStreamProcessor', 'AWS::Scheduler::Schedule', 'AWS::KinesisVideo::Stream', 'AWS::Rekognition::Collection', 'AWS::S3::Bucket', 'AWS::SNS::Topic']));
@@ -65,21 +43,7 @@ describe('synthesized templates', () => {
   });
 
   test('a pipeline mixing both engines with enrolment, alarms and their actions, dashboard, schedule and a customer-managed key, in its Region', () => {
-    const app = newApp();
-    const stack = new Stack(app, 'Mixed', { env: { account: '123456789012', region: 'eu-west-1' } });
-    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
-    const alarmTopic = new sns.Topic(stack, 'AlarmTopic', { enforceSSL: true, masterKey: key });
-    new FaceStreamPipeline(stack, 'Faces', {
-      cameras: [{ name: 'front-door', engine: FaceSearchEngine.streamProcessor() }, { name: 'yard' }, { name: 'gate', running: false }],
-      engine: FaceSearchEngine.frameSampling({ samplingInterval: Duration.seconds(1) }),
-      encryptionKey: key,
-      enrollment: true,
-      alarms: true,
-      alarmActions: [new cw_actions.SnsAction(alarmTopic)],
-      dashboard: true,
-      schedule: { start: scheduler.ScheduleExpression.cron({ minute: '0', hour: '7' }), stop: scheduler.ScheduleExpression.cron({ minute: '0', hour: '19' }) },
-    });
-    const { reports, findings, types } = check(app.synth());
+    const { reports, findings, types } = check(everyOptionApp());
 
     expect(reports.map((r) => [r.template, r.region])).toContainEqual(['Mixed.template.json', 'eu-west-1']);
     expect([...types]).toEqual(
@@ -89,15 +53,7 @@ describe('synthesized templates', () => {
   });
 
   test('cameras in nested stacks (both engines), and a site sharing its hub: every template, with cross-stack references', () => {
-    const app = newApp();
-    const env = { account: '123456789012', region: 'us-west-2' };
-    const hub = new FaceStreamPipeline(new Stack(app, 'Hub', { env }), 'Faces', {
-      cameraStacks: 2,
-      enrollment: true,
-      cameras: ['a', 'b', 'c', 'd'].map((name, i) => ({ name, engine: i % 2 ? FaceSearchEngine.frameSampling() : undefined })),
-    });
-    new FaceStreamPipeline(new Stack(app, 'Site', { env }), 'Faces', { hub, cameras: [{ name: 'e' }, { name: 'f', engine: FaceSearchEngine.frameSampling() }] });
-    const { reports, findings, types } = check(app.synth());
+    const { reports, findings, types } = check(hubAndSiteApp());
 
     expect(reports.filter((r) => r.template.endsWith('.nested.template.json'))).toHaveLength(2);
     expect(reports.map((r) => r.template)).toEqual(expect.arrayContaining(['Hub.template.json', 'Site.template.json']));

@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { skipCheckov, skipLambdaChecks } from './checkov';
 import { LIBRARY_VERSION } from './version';
 
 /** The handler bundles built by `npm run bundle` (scripts/bundle.mjs), shipped in the package. */
@@ -32,7 +33,9 @@ export interface HandlerFunctionOptions {
 
 /** A log group with a retention (one month by default), deleted with the stack. */
 export function retainedLogGroup(scope: Construct, id: string, retention = logs.RetentionDays.ONE_MONTH): logs.LogGroup {
-  return new logs.LogGroup(scope, id, { retention, removalPolicy: RemovalPolicy.DESTROY });
+  const logGroup = new logs.LogGroup(scope, id, { retention, removalPolicy: RemovalPolicy.DESTROY });
+  skipCheckov(logGroup, 'CKV_AWS_158', 'CloudWatch Logs encrypts log data at rest; the handlers log outcomes, ids and reasons, never images or record data, so no customer-managed key (whose policy would have to trust the logs service) is needed');
+  return logGroup;
 }
 
 /**
@@ -46,7 +49,7 @@ export function handlerFunction(scope: Construct, id: string, options: HandlerFu
     role = lambdaRole(scope, `${id}Role`, `Runs the face-stream-pipeline function ${scope.node.path}/${id}`);
     logGroup.grantWrite(role);
   }
-  return new lambda.Function(scope, id, {
+  const fn = new lambda.Function(scope, id, {
     role,
     description: `face-stream-pipeline: ${options.description}`,
     code: lambda.Code.fromAsset(handlerAsset(options.asset)),
@@ -59,6 +62,13 @@ export function handlerFunction(scope: Construct, id: string, options: HandlerFu
     environment: { ...options.environment, LIBRARY_VERSION },
     ...options.extra,
   });
+  skipLambdaChecks(
+    fn,
+    options.extra?.onFailure
+      ? 'failed asynchronous invocations go to its on-failure destination (a queue, with the request and the error), which AWS recommends over a dead-letter queue'
+      : 'no asynchronous invocation whose event could be lost: it is invoked synchronously (an event source mapping, with its own on-failure destination, or CloudFormation\'s provider framework) or by a schedule whose next run replaces a failed one',
+  );
+  return fn;
 }
 
 /** A role for Lambda with no managed policy: logs are granted on the function's own log group only. */
@@ -71,10 +81,14 @@ export function lambdaRole(scope: Construct, id: string, description: string): i
 
 /** A queue for what could not be handled: encrypted (SQS-managed or the given key), TLS only, 14 days. */
 export function failureQueue(scope: Construct, id: string, key?: kms.IKey): sqs.Queue {
-  return new sqs.Queue(scope, id, {
+  const queue = new sqs.Queue(scope, id, {
     encryption: key ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED,
     encryptionMasterKey: key,
     enforceSSL: true,
     retentionPeriod: Duration.days(14),
   });
+  if (!key) {
+    skipCheckov(queue, 'CKV_AWS_27', 'encrypted at rest with SQS-managed keys (SSE-SQS); the pipeline\'s encryptionKey encrypts it with a customer-managed key instead');
+  }
+  return queue;
 }

@@ -5,6 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
+import { skipCheckov, skipLambdaChecks } from './checkov';
 import { ack, ackWildcard } from './nag';
 import { processorArn, processorStackPrefix, serviceRolePath } from './processor-names';
 import { handlerFunction, lambdaRole, retainedLogGroup } from './resources';
@@ -120,6 +121,14 @@ export class StreamProcessorProvider extends Construct {
     );
     for (const framework of ['framework-isComplete', 'framework-onTimeout']) {
       ackWildcard(waiter, `${(provider.node.findChild(framework) as lambda.IFunction).functionArn}:*`, invokes);
+    }
+    skipCheckov(
+      waiter.node.findChild('Role').node.findChild('DefaultPolicy').node.defaultChild!,
+      'CKV_AWS_111',
+      'CloudWatch Logs delivery for the waiter state machine (logs:CreateLogDelivery, UpdateLogDelivery, DeleteLogDelivery, PutResourcePolicy) supports no resource-level permissions, so aws-cdk-lib grants it on "*"',
+    );
+    for (const framework of ['framework-onEvent', 'framework-isComplete', 'framework-onTimeout']) {
+      skipLambdaChecks(provider.node.findChild(framework), 'aws-cdk-lib\'s provider framework function: invoked synchronously by CloudFormation\'s custom resource call or the waiter state machine, which report a failure to CloudFormation; no event waits to be retried');
     }
     // X-Ray on a state machine that only polls isComplete every 10 seconds costs more than it tells.
     Validations.of(provider).acknowledge(ack('AwsSolutions-SF2', 'the waiter state machine only polls isComplete; every state change is logged, and failures fail the deployment with the reason'));

@@ -104,7 +104,8 @@ export abstract class AwsJsonServer {
         fault.times = (fault.times ?? 1) - 1;
         throw new ApiError(fault.type, fault.message, fault.status ?? 400);
       }
-      this.reply(res, 200, this.dispatch(operation, body));
+      // a fake may answer asynchronously (e.g. reading another service first)
+      this.reply(res, 200, await this.dispatch(operation, body));
     } catch (error) {
       const e = error instanceof ApiError ? error : new ApiError('InternalServerError', String(error), 500);
       this.reply(res, e.status, { __type: e.type, message: e.message }, e.type);

@@ -122,23 +122,7 @@ export class CfnSchemaChecker {
    * `*.template.json` in the assembly directory is checked in DEFAULT_REGION, so none is skipped.
    */
   public checkAssembly(assembly: cxapi.CloudAssembly): CfnTemplateReport[] {
-    const regionOf = new Map<string, string>();
-    for (const stack of assembly.stacksRecursively) {
-      const region = stack.environment.region === cxapi.UNKNOWN_REGION ? DEFAULT_REGION : stack.environment.region;
-      regionOf.set(path.resolve(stack.templateFullPath), region);
-      for (const dependency of stack.dependencies) {
-        if (cxapi.AssetManifestArtifact.isAssetManifestArtifact(dependency)) {
-          const manifest = JSON.parse(readFileSync(dependency.file, 'utf8')) as { files?: Record<string, { source: { path?: string } }> };
-          for (const asset of Object.values(manifest.files ?? {})) {
-            if (asset.source.path?.endsWith('.template.json')) {
-              regionOf.set(path.resolve(path.dirname(dependency.file), asset.source.path), region);
-            }
-          }
-        }
-      }
-    }
-    const files = new Set([...templateFiles(assembly.directory), ...regionOf.keys()]);
-    return [...files].sort().map((file) => this.checkTemplate(path.relative(assembly.directory, file), readFileSync(file, 'utf8'), regionOf.get(file) ?? DEFAULT_REGION));
+    return assemblyTemplates(assembly).map(({ file, region }) => this.checkTemplate(path.relative(assembly.directory, file), readFileSync(file, 'utf8'), region));
   }
 
   /** The validator's version and the versions of the provider schemas and cfn-lint rules it bundles. */
@@ -177,6 +161,33 @@ export class CfnSchemaChecker {
     }
     return { ...base, message: d.message };
   }
+}
+
+/**
+ * Every template of a synthesized cloud assembly with the Region it deploys in: each stack's template
+ * and its nested stacks' templates (`*.nested.template.json`, found through the stack's asset
+ * manifest) in its stack's Region (DEFAULT_REGION for an environment-agnostic stack). Any other
+ * `*.template.json` in the assembly directory comes in DEFAULT_REGION, so none is skipped. Sorted by
+ * absolute file path.
+ */
+export function assemblyTemplates(assembly: cxapi.CloudAssembly): Array<{ file: string; region: string }> {
+  const regionOf = new Map<string, string>();
+  for (const stack of assembly.stacksRecursively) {
+    const region = stack.environment.region === cxapi.UNKNOWN_REGION ? DEFAULT_REGION : stack.environment.region;
+    regionOf.set(path.resolve(stack.templateFullPath), region);
+    for (const dependency of stack.dependencies) {
+      if (cxapi.AssetManifestArtifact.isAssetManifestArtifact(dependency)) {
+        const manifest = JSON.parse(readFileSync(dependency.file, 'utf8')) as { files?: Record<string, { source: { path?: string } }> };
+        for (const asset of Object.values(manifest.files ?? {})) {
+          if (asset.source.path?.endsWith('.template.json')) {
+            regionOf.set(path.resolve(path.dirname(dependency.file), asset.source.path), region);
+          }
+        }
+      }
+    }
+  }
+  const files = new Set([...templateFiles(assembly.directory), ...regionOf.keys()]);
+  return [...files].sort().map((file) => ({ file, region: regionOf.get(file) ?? DEFAULT_REGION }));
 }
 
 /** The `*.template.json` files (stacks' and nested stacks') directly in an assembly directory and its nested assemblies. */

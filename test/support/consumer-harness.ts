@@ -35,21 +35,7 @@ export async function startServices(): Promise<ConsumerServices> {
   const sqs = new FakeSqs();
   const dynamodb = new FakeDynamoDb();
   const [events, queue, table] = await Promise.all([eventBridge.start(), sqs.start(), dynamodb.start()]);
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_EVENTBRIDGE: events,
-    AWS_ENDPOINT_URL_SQS: queue,
-    AWS_ENDPOINT_URL_DYNAMODB: table,
-    AWS_REGION: 'us-west-2',
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'secret',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    RETRY_BASE_DELAY_MS: '1',
-    RETRY_MAX_DELAY_MS: '5',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    POWERTOOLS_DEV: 'false',
-    // metrics are asserted in one test, which turns them on
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
+  useConsumerEndpoints(events, queue, table);
   return {
     eventBridge,
     sqs,
@@ -66,6 +52,25 @@ export async function startServices(): Promise<ConsumerServices> {
   };
 }
 
+/** Points the consumer's SDK clients at local endpoints (the fakes, or moto for all three), with test credentials and quick retries. */
+export function useConsumerEndpoints(events: string, queue: string, table: string): void {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_EVENTBRIDGE: events,
+    AWS_ENDPOINT_URL_SQS: queue,
+    AWS_ENDPOINT_URL_DYNAMODB: table,
+    AWS_REGION: 'us-west-2',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    RETRY_BASE_DELAY_MS: '1',
+    RETRY_MAX_DELAY_MS: '5',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_DEV: 'false',
+    // metrics are asserted in one test, which turns them on
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
+}
+
 export type ConsumerHandler = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
 
 export interface ConsumerConfig {
@@ -79,10 +84,15 @@ export interface ConsumerConfig {
   readonly dataStreamPrefix?: string;
 }
 
-/** Loads a fresh copy of the bundle with the given configuration (it reads its env at load). */
-export function loadConsumer(services: ConsumerServices, config: ConsumerConfig = {}): ConsumerHandler {
+/**
+ * Loads a fresh copy of the bundle with the given configuration (it reads its env at load), against
+ * the fakes or any services with a dead-letter queue at `dlqUrl` (moto: ./consumer-backends).
+ */
+export function loadConsumer(services: { readonly dlqUrl: string; readonly sqs?: FakeSqs }, config: ConsumerConfig = {}): ConsumerHandler {
   const maxMessageBytes = config.maxMessageBytes ?? SQS_MAX_MESSAGE_SIZE;
-  services.sqs.maximumMessageSize = maxMessageBytes;
+  if (services.sqs) {
+    services.sqs.maximumMessageSize = maxMessageBytes;
+  }
   Object.assign(process.env, {
     EVENT_BUS_NAME: 'faces-bus',
     CONSUMER_ID: 'TestStack-Consumer',

@@ -15,7 +15,8 @@ import { FakeRekognition } from './fake-rekognition';
 import { FakeS3 } from './fake-s3';
 
 /** ENROLLMENT_BUNDLE runs the tests against another build (e.g. an older one, to see a test fail without a fix). */
-const BUNDLE = process.env.ENROLLMENT_BUNDLE ?? path.join(__dirname, '..', '..', 'assets', 'face-enrollment', 'index.js');
+export const ENROLLMENT_BUNDLE = process.env.ENROLLMENT_BUNDLE ?? path.join(__dirname, '..', '..', 'assets', 'face-enrollment', 'index.js');
+const BUNDLE = ENROLLMENT_BUNDLE;
 export const BUCKET = 'faces-bucket';
 export const TABLE = 'enrolments';
 
@@ -111,8 +112,67 @@ export interface Harness {
   eventsOf(detailType: string): any[];
 }
 
+/** The environment the FaceEnrollment construct gives the function, with local endpoints (the fakes, or moto but for Rekognition) and `env` over it. */
+export function useEnrollmentEndpoints(endpoints: { rekognition: string; s3: string; dynamodb: string; eventBridge: string }, env: Record<string, string> = {}): void {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_REKOGNITION: endpoints.rekognition,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventBridge,
+    S3_FORCE_PATH_STYLE: 'true',
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    COLLECTION_ID: 'staff',
+    TABLE_NAME: TABLE,
+    EVENT_BUS_NAME: 'default',
+    FACES_PREFIX: 'faces/',
+    LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    // the publisher's entry retries, without waiting
+    RETRY_BASE_DELAY_MS: '1',
+    RETRY_MAX_DELAY_MS: '2',
+    ...env,
+  });
+}
+
+let sequencer = 0x5f1e0000;
+
+/** An S3 event notification of one record about `key` in BUCKET, as S3 sends it to the function (sequencers increasing). */
+export function s3Notification(eventName: string, key: string, options: EventOptions = {}): S3Event {
+  sequencer += 1;
+  const object: Record<string, unknown> = {
+    key: options.encodedKey ?? encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+'),
+    size: options.size ?? (eventName.startsWith('ObjectCreated') ? 50_000 : undefined),
+    eTag: 'e',
+    sequencer: options.sequencer ?? sequencer.toString(16).toUpperCase().padStart(16, '0'),
+  };
+  if (options.versionId !== undefined) {
+    object.versionId = options.versionId;
+  }
+  return {
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: 'eu-west-1',
+        eventTime: new Date().toISOString(),
+        eventName,
+        userIdentity: { principalId: 'AWS:EXAMPLE' },
+        requestParameters: { sourceIPAddress: '127.0.0.1' },
+        responseElements: { 'x-amz-request-id': 'r', 'x-amz-id-2': 'h' },
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: 'enrolment',
+          bucket: { name: BUCKET, ownerIdentity: { principalId: 'o' }, arn: `arn:aws:s3:::${BUCKET}` },
+          object,
+        },
+      },
+    ],
+  } as unknown as S3Event;
+}
+
 export function enrollmentHarness(env: Record<string, string> = {}): Harness {
-  let sequencer = 0x5f1e0000;
   let handler: Harness['handler'];
   const rekognition = new FakeRekognition();
   const s3 = new FakeS3();
@@ -125,26 +185,7 @@ export function enrollmentHarness(env: Record<string, string> = {}): Harness {
       throw new Error(`${BUNDLE} is missing: run "node scripts/bundle.mjs face-enrollment" first`);
     }
     const [r, s, d, e] = await Promise.all([rekognition.start(), s3.start(), dynamodb.start(), eventBridge.start()]);
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_REKOGNITION: r,
-      AWS_ENDPOINT_URL_S3: s,
-      AWS_ENDPOINT_URL_DYNAMODB: d,
-      AWS_ENDPOINT_URL_EVENTBRIDGE: e,
-      S3_FORCE_PATH_STYLE: 'true',
-      AWS_REGION: 'eu-west-1',
-      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'secret',
-      COLLECTION_ID: 'staff',
-      TABLE_NAME: TABLE,
-      EVENT_BUS_NAME: 'default',
-      FACES_PREFIX: 'faces/',
-      LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      // the publisher's entry retries, without waiting
-      RETRY_BASE_DELAY_MS: '1',
-      RETRY_MAX_DELAY_MS: '2',
-      ...env,
-    });
+    useEnrollmentEndpoints({ rekognition: r, s3: s, dynamodb: d, eventBridge: e }, env);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     handler = require(BUNDLE).handler;
   });
@@ -157,38 +198,7 @@ export function enrollmentHarness(env: Record<string, string> = {}): Harness {
     }
   });
 
-  const s3Event = (eventName: string, key: string, options: EventOptions = {}): S3Event => {
-    sequencer += 1;
-    const object: Record<string, unknown> = {
-      key: options.encodedKey ?? encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+'),
-      size: options.size ?? (eventName.startsWith('ObjectCreated') ? 50_000 : undefined),
-      eTag: 'e',
-      sequencer: options.sequencer ?? sequencer.toString(16).toUpperCase().padStart(16, '0'),
-    };
-    if (options.versionId !== undefined) {
-      object.versionId = options.versionId;
-    }
-    return {
-      Records: [
-        {
-          eventVersion: '2.1',
-          eventSource: 'aws:s3',
-          awsRegion: 'eu-west-1',
-          eventTime: new Date().toISOString(),
-          eventName,
-          userIdentity: { principalId: 'AWS:EXAMPLE' },
-          requestParameters: { sourceIPAddress: '127.0.0.1' },
-          responseElements: { 'x-amz-request-id': 'r', 'x-amz-id-2': 'h' },
-          s3: {
-            s3SchemaVersion: '1.0',
-            configurationId: 'enrolment',
-            bucket: { name: BUCKET, ownerIdentity: { principalId: 'o' }, arn: `arn:aws:s3:::${BUCKET}` },
-            object,
-          },
-        },
-      ],
-    } as unknown as S3Event;
-  };
+  const s3Event = s3Notification;
 
   /** S3 puts a version id in the events of a versioned bucket only. */
   const versionField = (versionId: string) => (versionId === 'null' ? {} : { versionId });
