@@ -23,6 +23,8 @@ export interface CameraInput {
   /** Share of the frame width (0-1). */
   readonly minFaceWidth: number;
   readonly maxFacesPerFrame: number;
+  /** `users`: faces are searched against Rekognition users (SearchUsersByImage); absent: against faces. */
+  readonly identity?: 'users';
 }
 
 export class InputError extends Error {}
@@ -56,6 +58,7 @@ export function parseInput(event: unknown): CameraInput {
     minFaceConfidence: need(e, 'minFaceConfidence', between(0, 100), 'a number 0-100'),
     minFaceWidth: need(e, 'minFaceWidth', between(0, 1), 'a number 0-1'),
     maxFacesPerFrame: need(e, 'maxFacesPerFrame', between(1, 100), 'a number 1-100'),
+    ...(e.identity === undefined ? {} : { identity: need<'users'>(e, 'identity', (v) => v === 'users', '"users" or no field') }),
   };
 }
 
