@@ -5,6 +5,7 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct, IConstruct } from 'constructs';
 import { IFaceCollection } from './face-collection-base';
+import { FaceIdentity } from './face-identity';
 import { bindFrameSampling } from './private/frame-sampling-engine';
 import { bindStreamProcessor } from './private/stream-processor-engine';
 import { StreamProcessor } from './stream-processor';
@@ -97,6 +98,12 @@ export interface FaceSearchEngineBindOptions {
    * @default 80
    */
   readonly faceMatchThreshold?: number;
+
+  /**
+   * What the camera searches for: faces, or Rekognition users (frame sampling only).
+   * @default FaceIdentity.faces()
+   */
+  readonly identity?: FaceIdentity;
 
   /**
    * Whether the camera is analysed.
@@ -208,6 +215,12 @@ class StreamProcessorEngine extends FaceSearchEngine {
   }
 
   public bind(scope: Construct, options: FaceSearchEngineBindOptions): FaceSearchEngineBinding {
+    if (options.identity?.usesUsers) {
+      throw new Error(
+        `Camera "${options.cameraName}": identity FaceIdentity.users() needs the frame-sampling engine: Rekognition stream processors search faces only, ` +
+          'never users (users are searched with SearchUsersByImage, an image API). Give this camera engine: FaceSearchEngine.frameSampling(), or use identity: FaceIdentity.faces()',
+      );
+    }
     return bindStreamProcessor(scope, { ...options, role: this.options.role });
   }
 }
@@ -220,6 +233,6 @@ class FrameSamplingEngine extends FaceSearchEngine {
   }
 
   public bind(scope: Construct, options: FaceSearchEngineBindOptions): FaceSearchEngineBinding {
-    return bindFrameSampling(scope, options, this.options);
+    return bindFrameSampling(scope, { ...options, searchUsers: options.identity?.usesUsers }, this.options);
   }
 }

@@ -86,6 +86,7 @@ export function bindFrameSampling(scope: Construct, input: SamplingEngineInput, 
     minFaceConfidence: options.minFaceConfidence ?? 90,
     minFaceWidth: options.minFaceWidth ?? 0.04,
     maxFacesPerFrame: options.maxFacesPerFrame ?? 5,
+    ...(input.searchUsers ? { identity: 'users' as const } : {}),
   };
   new CfnSchedule(scope, 'SamplerSchedule', {
     description: `face-stream-pipeline: samples camera ${input.cameraName}`.slice(0, 512),
@@ -133,7 +134,11 @@ function grantCamera(shared: FrameSamplerResources, stack: Stack, input: Samplin
   const dataArn = prefix ? stack.formatArn({ service: 'kinesis', resource: 'stream', resourceName: `${prefix}*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) : input.dataStream.streamArn;
   shared.allow('ReadCameraImages', ['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetImages'], videoArn);
   shared.allow('WriteFaceSearchRecords', ['kinesis:PutRecord', 'kinesis:PutRecords'], dataArn);
-  shared.allow('SearchCollection', ['rekognition:SearchFacesByImage'], input.collection.collectionArn);
+  if (input.searchUsers) {
+    shared.allow('SearchCollectionUsers', ['rekognition:SearchUsersByImage'], input.collection.collectionArn);
+  } else {
+    shared.allow('SearchCollection', ['rekognition:SearchFacesByImage'], input.collection.collectionArn);
+  }
   if (prefix) {
     const reason = `every camera of the pipeline names its streams "${prefix}<camera name>": one pattern covers them, so the policy does not grow with cameras`;
     ackWildcard(shared, videoArn, reason);
