@@ -4,6 +4,7 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, IConstruct } from 'constructs';
 import type { IFaceCollection } from './face-collection';
+import { FaceIdentity } from './face-identity';
 import { AnalysisSchedule, FaceSearchEngine, FaceSearchEngineBinding } from './face-search-engine';
 import { ack } from './private/nag';
 import { validateSchedule } from './private/analysis-schedule';
@@ -116,6 +117,13 @@ export interface CameraProps extends CameraConfig {
    * @default - the budget of the camera's own stack
    */
   readonly budgetScope?: IConstruct;
+
+  /**
+   * What the camera searches for: faces, or Rekognition users (`FaceIdentity.users()`, with the
+   * frame-sampling engine only).
+   * @default FaceIdentity.faces()
+   */
+  readonly identity?: FaceIdentity;
 }
 
 /**
@@ -173,6 +181,7 @@ export class Camera extends Construct {
       dataStream: this.dataStream,
       collection: props.collection,
       faceMatchThreshold: props.faceMatchThreshold,
+      identity: props.identity,
       running: props.running,
       dataSharing: props.dataSharing,
       schedule: props.schedule,

@@ -55,10 +55,17 @@ export interface FaceBox {
   readonly top: number;
 }
 
-/** A face of the collection that a detected face matched. */
+/**
+ * A face of the collection that a detected face matched or, in users mode (`FaceIdentity.users()`,
+ * frame sampling), a user: then `userId` is the user and `externalImageId` equals it, and there is
+ * no `faceId`, `imageId` or `confidence` (a user is built from all of the person's faces).
+ */
 export interface FaceMatch {
-  readonly faceId: string;
-  /** The ExternalImageId the face was indexed with (the person, with enrolment from S3). */
+  /** The matched face; absent when a user matched (users mode). */
+  readonly faceId?: string;
+  /** The matched Rekognition user (users mode); the person's external image id. */
+  readonly userId?: string;
+  /** The ExternalImageId the face was indexed with (the person, with enrolment from S3); the user id in users mode. */
   readonly externalImageId?: string;
   readonly imageId?: string;
   /** 0-100 */
@@ -145,7 +152,11 @@ export type FaceEnrollmentFailureCode =
   | 'InvalidParameter'
   | 'UnsupportedFormat'
   | 'InvalidExternalImageId'
-  | 'InvalidKey';
+  | 'InvalidKey'
+  /** Users mode: the person's user holds 100 faces already, Rekognition's limit. */
+  | 'TooManyFaces'
+  /** Users mode: the face does not look like the person's other pictures (AssociateFaces refused it). */
+  | 'NotSamePerson';
 
 /** The detail of a "Face Enrollment Failed" event. */
 export interface FaceEnrollmentFailedDetail extends FaceEnrollmentDetailBase {

@@ -10,6 +10,7 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { IFaceCollection } from './face-collection';
+import { FaceIdentity } from './face-identity';
 import { grantPutFaceEvents } from './private/grants';
 import { skipCheckov, skipLambdaChecks } from './private/checkov';
 import { ack, ackBasicExecutionRole, ackWildcard } from './private/nag';
@@ -55,6 +56,14 @@ export interface FaceEnrollmentOptions {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * What a person is in the collection. With `FaceIdentity.users()` enrolment also keeps one
+   * Rekognition user per external image id, built from all of that person's pictures (at most
+   * 100), for frame-sampling cameras to search (see the README's "Users mode").
+   * @default FaceIdentity.faces()
+   */
+  readonly identity?: FaceIdentity;
 }
 
 /**
@@ -89,10 +98,14 @@ export class FaceEnrollment extends Construct {
   /** The prefix pictures go under. */
   public readonly prefix = FACES_PREFIX;
 
+  /** What a person is in the collection: faces, or users too. */
+  public readonly identity: FaceIdentity;
+
   constructor(scope: Construct, id: string, props: FaceEnrollmentProps) {
     super(scope, id);
     const key = props.encryptionKey;
     validateVersionExpiration(props);
+    this.identity = props.identity ?? FaceIdentity.faces();
     this.bucket = props.bucket ?? this.newBucket(key, props.noncurrentVersionExpiration ?? Duration.days(90));
     this.mappingTable = new dynamodb.Table(this, 'Mapping', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
@@ -121,6 +134,7 @@ export class FaceEnrollment extends Construct {
         TABLE_NAME: this.mappingTable.tableName,
         EVENT_BUS_NAME: eventBus.eventBusName,
         FACES_PREFIX: FACES_PREFIX,
+        ...(this.identity.usesUsers ? { IDENTITY: 'users' } : {}),
       },
       // the on-failure destination is written with the function's role: granted below, key included
       extra: { retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: { bind: () => ({ destination: queueArn }) } },
@@ -165,6 +179,10 @@ export class FaceEnrollment extends Construct {
     const fn = this.handler;
     const viaService = (service: string) => ({ 'kms:ViaService': `${service}.${Stack.of(this).region}.${Aws.URL_SUFFIX}` });
     collection.grant(fn, 'rekognition:IndexFaces', 'rekognition:DeleteFaces');
+    if (this.identity.usesUsers) {
+      // users mode: each person's user (ListFaces for the one-off backfill of an existing collection)
+      collection.grant(fn, 'rekognition:CreateUser', 'rekognition:DeleteUser', 'rekognition:AssociateFaces', 'rekognition:DisassociateFaces', 'rekognition:ListUsers', 'rekognition:ListFaces');
+    }
     // Rekognition reads the picture (the event's version) with the caller's permissions; the outcome goes on its tags
     fn.addToRolePolicy(
       new iam.PolicyStatement({

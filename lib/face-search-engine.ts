@@ -5,6 +5,7 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct, IConstruct } from 'constructs';
 import type { IFaceCollection } from './face-collection';
+import { FaceIdentity } from './face-identity';
 import { bindFrameSampling } from './engines/frame-sampling-engine';
 import { bindStreamProcessor } from './engines/stream-processor-engine';
 import { ENGINE_NAMES } from './events';
@@ -127,6 +128,12 @@ export interface FaceSearchEngineBindOptions {
   readonly faceMatchThreshold?: number;
 
   /**
+   * What the camera searches for: faces, or Rekognition users (frame sampling only).
+   * @default FaceIdentity.faces()
+   */
+  readonly identity?: FaceIdentity;
+
+  /**
    * Whether the camera is analysed.
    * @default true
    */
@@ -236,6 +243,12 @@ class StreamProcessorEngine extends FaceSearchEngine {
   }
 
   public bind(scope: Construct, options: FaceSearchEngineBindOptions): FaceSearchEngineBinding {
+    if (options.identity?.usesUsers) {
+      throw new Error(
+        `Camera "${options.cameraName}": identity FaceIdentity.users() needs the frame-sampling engine: Rekognition stream processors search faces only, ` +
+          'never users (users are searched with SearchUsersByImage, an image API). Give this camera engine: FaceSearchEngine.frameSampling(), or use identity: FaceIdentity.faces()',
+      );
+    }
     return bindStreamProcessor(scope, { ...options, role: this.options.role }, (s, id, props) => new StreamProcessor(s, id, props));
   }
 }
@@ -248,6 +261,6 @@ class FrameSamplingEngine extends FaceSearchEngine {
   }
 
   public bind(scope: Construct, options: FaceSearchEngineBindOptions): FaceSearchEngineBinding {
-    return bindFrameSampling(scope, options, this.options);
+    return bindFrameSampling(scope, { ...options, searchUsers: options.identity?.usesUsers }, this.options);
   }
 }

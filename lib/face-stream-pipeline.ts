@@ -7,6 +7,7 @@ import { Camera, CameraConfig, CameraOptions } from './camera';
 import { FaceCollection } from './face-collection';
 import type { IFaceCollection } from './face-collection';
 import { FaceEnrollment, FaceEnrollmentOptions } from './face-enrollment';
+import { FaceIdentity } from './face-identity';
 import { AnalysisSchedule, FaceSearchEngine } from './face-search-engine';
 import { FaceMatchRuleOptions, UnknownFaceRuleOptions } from './face-events';
 import { FaceSearchConsumer, FaceSearchConsumerProps } from './face-search-consumer';
@@ -128,6 +129,14 @@ export interface FaceStreamPipelineProps {
   readonly enrollmentOptions?: FaceEnrollmentOptions;
 
   /**
+   * What a person is in the collection. `FaceIdentity.users()`: enrolment keeps one Rekognition
+   * user per external image id (the person), built from all of their pictures, and cameras search
+   * users (SearchUsersByImage): every camera needs the frame-sampling engine. A site takes its hub's.
+   * @default - the hub's identity for a site; FaceIdentity.faces() otherwise
+   */
+  readonly identity?: FaceIdentity;
+
+  /**
    * Start and stop every camera's analysis on a schedule (cameras may set their own).
    * @default - no schedule: cameras follow `running`
    */
@@ -184,6 +193,9 @@ export class FaceStreamPipeline extends Construct {
   /** The consumer of every camera's data stream; absent with `consumer: false`. */
   public readonly consumer?: FaceSearchConsumer;
 
+  /** What a person is in the collection: faces, or users (searched by frame sampling). */
+  public readonly identity: FaceIdentity;
+
   /** Face enrolment from S3; present with `enrollment: true`. */
   public readonly enrollment?: FaceEnrollment;
 
@@ -229,6 +241,7 @@ export class FaceStreamPipeline extends Construct {
     validateNumber('faceMatchThreshold', props.faceMatchThreshold, 0, 100);
     this.props = props;
     this.hub = props.hub;
+    this.identity = resolveIdentity(props);
     this.collection = props.hub?.collection ?? props.collection ?? new FaceCollection(this, 'Collection', { collectionId: props.collectionId });
     if (props.consumer === false && props.consumerProps) {
       throw new Error('consumerProps configure the consumer, which consumer: false leaves out. Remove one of them');
@@ -246,6 +259,7 @@ export class FaceStreamPipeline extends Construct {
         eventBus: this.consumer?.eventBus,
         encryptionKey: props.encryptionKey,
         ...props.enrollmentOptions,
+        identity: this.identity,
         collection: this.collection,
       });
     }
@@ -260,6 +274,12 @@ export class FaceStreamPipeline extends Construct {
         description: 'Upload faces/<person>/<photo>.jpg here to enrol a face',
         value: this.enrollment.bucket.bucketName,
       });
+      if (this.identity.usesUsers) {
+        new CfnOutput(this, 'EnrollmentFunctionName', {
+          description: 'Invoke with {"action": "backfill-users"} once to give faces enrolled before users mode their users (README: Users mode)',
+          value: this.enrollment.handler.functionName,
+        });
+      }
     }
     this.node.addValidation({ validate: () => this.validateRuleCameras() });
     checkStackLimits(this);
@@ -313,6 +333,7 @@ export class FaceStreamPipeline extends Construct {
       collection: this.collection,
       engine: options.engine ?? this.props.engine,
       faceMatchThreshold: options.faceMatchThreshold ?? this.props.faceMatchThreshold,
+      identity: this.identity,
       running: options.running ?? this.props.running,
       dataSharing: options.dataSharing ?? this.props.dataSharing,
       encryptionKey: options.encryptionKey ?? (options.videoStream && options.dataStream ? undefined : this.props.encryptionKey),
@@ -395,4 +416,19 @@ export class FaceStreamPipeline extends Construct {
 export interface ICameraHandler {
   /** Called once for each camera. */
   handle(camera: Camera): void;
+}
+
+/** The pipeline's identity: its own, its hub's, or its enrolment options' (which must agree). */
+function resolveIdentity(props: FaceStreamPipelineProps): FaceIdentity {
+  const given = props.identity?.mode;
+  const hub = props.hub?.identity.mode;
+  const enrolment = props.enrollmentOptions?.identity?.mode;
+  if (given && hub && given !== hub) {
+    throw new Error(`identity: a site searches its hub's collection the hub's way; the hub has FaceIdentity.${hub}(), this pipeline FaceIdentity.${given}(). Remove identity here`);
+  }
+  if (given && enrolment && given !== enrolment) {
+    throw new Error(`identity is FaceIdentity.${given}() but enrollmentOptions.identity is FaceIdentity.${enrolment}(); set it once, with identity`);
+  }
+  const mode = given ?? hub ?? enrolment ?? 'faces';
+  return mode === 'users' ? FaceIdentity.users() : FaceIdentity.faces();
 }

@@ -1,6 +1,7 @@
 export * from './face-events';
 export * from './video-stream';
 export * from './face-collection';
+export * from './face-identity';
 export * from './face-enrollment';
 export * from './stream-processor';
 export * from './face-search-engine';

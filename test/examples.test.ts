@@ -7,13 +7,24 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { FaceAlertsStack } from '../examples/face-alerts-stack';
+import { PeopleStack } from '../examples/people-stack';
 
 test('FaceAlertsStack snapshot', () => {
   const app = new App();
   const stack = new FaceAlertsStack(app, 'FaceStreamPipelineExample');
   expect(Template.fromStack(stack).toJSON()).toMatchSnapshot();
+});
+
+test('PeopleStack: users mode on frame-sampling cameras; the rule filters on the people as with faces', () => {
+  const stack = new PeopleStack(new App({ context: { watchFor: 'alice,bob' } }), 'People');
+  const t = Template.fromStack(stack);
+  expect(stack.pipeline.identity.mode).toBe('users');
+  expect(stack.pipeline.cameras.map((c) => c.engineName)).toEqual(['frame-sampling', 'frame-sampling']);
+  t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ IDENTITY: 'users' }) } });
+  t.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ detail: Match.objectLike({ match: { externalImageId: ['alice', 'bob'] } }) }) });
+  t.hasOutput('*', { Description: Match.stringLikeRegexp('backfill-users') });
 });
 
 test('`npx cdk synth` synthesizes the example app without credentials', () => {

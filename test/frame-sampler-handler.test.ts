@@ -5,10 +5,9 @@
  * (PutRecords) and DynamoDB; and end to end through the bundled consumer to face events valid
  * against the README's JSON Schema.
  */
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { validateRecord } from '../lib/runtime/face-records/parser';
 import { ConsumerServices, kinesisEvent, kinesisRecord, loadConsumer, startServices } from './support/consumer-harness';
+import { check, readmeSchema } from './support/event-schema';
 import { renderFrame, SceneFace } from './support/frames';
 import { cameraInput, COLLECTION, context, DATA_ARN, loadSampler, SamplerServices, seedState, startSamplerServices, STATE_TABLE, stateRow, VIDEO_ARN } from './support/frame-sampler-harness';
 import { checkIam } from './support/iam-check';
@@ -64,44 +63,6 @@ function addVideo(start: number, seconds: number, faces: (sinceStartMs: number) 
 }
 
 const walk = (person: string, x0: number, sinceMs: number, size = 72): SceneFace => ({ person, x: x0 + Math.round(sinceMs / 1000) * 6, y: 120, size });
-
-/** A minimal JSON Schema check (type, const, required, properties, items, minimum, maximum, $ref, date-time). */
-function check(schema: any, value: unknown, root: any, at = '$'): string[] {
-  if (schema.$ref) return check(root.$defs[schema.$ref.replace('#/$defs/', '')], value, root, at);
-  const errors: string[] = [];
-  if (schema.const !== undefined && value !== schema.const) errors.push(`${at}: expected ${schema.const}`);
-  const type = schema.type;
-  const typeOk =
-    type === undefined ||
-    (type === 'object' && typeof value === 'object' && value !== null && !Array.isArray(value)) ||
-    (type === 'array' && Array.isArray(value)) ||
-    (type === 'string' && typeof value === 'string') ||
-    (type === 'number' && typeof value === 'number') ||
-    (type === 'integer' && Number.isInteger(value)) ||
-    (type === 'boolean' && typeof value === 'boolean');
-  if (!typeOk) return [`${at}: expected ${type}, got ${JSON.stringify(value)}`];
-  if (typeof value === 'number') {
-    if (schema.minimum !== undefined && value < schema.minimum) errors.push(`${at}: below ${schema.minimum}`);
-    if (schema.maximum !== undefined && value > schema.maximum) errors.push(`${at}: above ${schema.maximum}`);
-  }
-  if (schema.format === 'date-time' && !(typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(value))) errors.push(`${at}: not a date-time`);
-  if (type === 'object') {
-    for (const key of schema.required ?? []) if (!(key in (value as object))) errors.push(`${at}.${key}: required`);
-    for (const [key, sub] of Object.entries(schema.properties ?? {})) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) errors.push(...check(sub, v, root, `${at}.${key}`));
-    }
-  }
-  if (type === 'array' && schema.items) (value as unknown[]).forEach((v, i) => errors.push(...check(schema.items, v, root, `${at}[${i}]`)));
-  return errors;
-}
-
-function readmeSchema(): any {
-  const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Face events'));
-  const json = /```json\n([\s\S]*?)\n```/.exec(section)![1];
-  return JSON.parse(json);
-}
 
 test('end to end: frames in, records of the documented shape out, events valid against the README schema', async () => {
   const start = t0();

@@ -15,6 +15,8 @@ export interface EngineInput {
   readonly dataStream: kinesis.IStream;
   readonly collection: IFaceCollection;
   readonly faceMatchThreshold?: number;
+  /** Frame sampling: search Rekognition users (FaceIdentity.users()). */
+  readonly searchUsers?: boolean;
   readonly running?: boolean;
   readonly dataSharing?: boolean;
   readonly schedule?: ScheduleExpressions;

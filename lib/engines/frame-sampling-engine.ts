@@ -110,6 +110,7 @@ export function bindFrameSampling(scope: Construct, input: SamplingEngineInput, 
     minFaceConfidence: options.minFaceConfidence ?? 90,
     minFaceWidth: options.minFaceWidth ?? 0.04,
     maxFacesPerFrame: options.maxFacesPerFrame ?? 5,
+    ...(input.searchUsers ? { identity: 'users' as const } : {}),
   } satisfies CameraInput;
   new CfnSchedule(scope, 'SamplerSchedule', {
     description: `face-stream-pipeline: samples camera ${input.cameraName}`.slice(0, 512),
@@ -183,7 +184,11 @@ function grantCamera(shared: FrameSamplerResources, stack: Stack, input: Samplin
     shared.allow('ReadStreamImages', ['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetImages'], input.videoStream.streamArn);
     shared.allow('WriteStreamRecords', ['kinesis:PutRecord', 'kinesis:PutRecords'], input.dataStream.streamArn);
   }
-  shared.allow('SearchCollection', ['rekognition:SearchFacesByImage'], input.collection.collectionArn);
+  if (input.searchUsers) {
+    shared.allow('SearchCollectionUsers', ['rekognition:SearchUsersByImage'], input.collection.collectionArn);
+  } else {
+    shared.allow('SearchCollection', ['rekognition:SearchFacesByImage'], input.collection.collectionArn);
+  }
   const region = stack.region;
   if (input.videoStream.encryptionKey) {
     shared.allow('DecryptVideo', ['kms:Decrypt'], input.videoStream.encryptionKey.keyArn, { StringEquals: { 'kms:ViaService': `kinesisvideo.${region}.amazonaws.com` } });

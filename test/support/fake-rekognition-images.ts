@@ -5,7 +5,11 @@
  *   confidence, landmarks, pose, quality);
  * - SearchFacesByImage: searches only the LARGEST face of the image, like the service; an image
  *   with no whole face answers InvalidParameterException; the face's fill colour is the person,
- *   matched against the faces indexed for it in the collection (`enrol`).
+ *   matched against the faces indexed for it in the collection (`enrol`);
+ * - SearchUsersByImage: likewise the LARGEST face only, matched against the users of the collection
+ *   (`enrolUser`: one user per person, from all of their faces); an image with no whole face answers
+ *   no SearchedFace and no UserMatches (not an error, unlike SearchFacesByImage); a user with no
+ *   face (CREATED) matches nothing.
  * Image bytes are not kept in `calls` (a benchmark sends thousands of frames).
  */
 import * as jpeg from 'jpeg-js';
@@ -76,8 +80,10 @@ export function findFaces(bytes: Buffer): { faces: FoundFace[]; width: number; h
 export class FakeRekognitionImages extends AwsJsonServer {
   /** collection id -> person -> face ids */
   public readonly collections = new Map<string, Map<string, string[]>>();
-  /** people seen by each SearchFacesByImage, in order ('' for no face) */
+  /** people seen by each SearchFacesByImage and SearchUsersByImage, in order ('' for no face) */
   public readonly searched: string[] = [];
+  /** collection id -> user id -> the faces associated with it */
+  public readonly users = new Map<string, Map<string, string[]>>();
 
   constructor() {
     super('RekognitionService', 'application/x-amz-json-1.1', 'rekognition');
@@ -92,6 +98,14 @@ export class FakeRekognitionImages extends AwsJsonServer {
     const people = this.collections.get(collectionId) ?? new Map<string, string[]>();
     people.set(person, [...(people.get(person) ?? []), faceId]);
     this.collections.set(collectionId, people);
+  }
+
+  /** A user of the person (its id is the person's name) with these faces associated. */
+  public enrolUser(collectionId: string, person: string, faceIds: string[]): void {
+    faceIds.forEach((faceId) => this.enrol(collectionId, person, faceId));
+    const users = this.users.get(collectionId) ?? new Map<string, string[]>();
+    users.set(person, [...faceIds]);
+    this.users.set(collectionId, users);
   }
 
   public count(operation: string): number {
@@ -109,6 +123,17 @@ export class FakeRekognitionImages extends AwsJsonServer {
       throw new ApiError('ImageTooLargeException', 'Image size is too large.');
     }
     return bytes;
+  }
+
+  /** The searches' rule: only the largest face of the image is searched (recorded in `searched`). */
+  private largestFace(body: Record<string, any>): { found: ReturnType<typeof findFaces>; largest?: FoundFace; others: FoundFace[] } {
+    const found = findFaces(this.image(body));
+    if (found.width < 80 || found.height < 80) {
+      throw new ApiError('InvalidParameterException', `Requested image should have at least 80 pixels in each dimension, got ${found.width}x${found.height}`);
+    }
+    const [largest, ...others] = [...found.faces].sort((a, b) => b.width * b.height - a.width * a.height);
+    this.searched.push(largest ? largest.person ?? '?' : '');
+    return { found, largest, others };
   }
 
   protected dispatch(operation: string, body: Record<string, any>): unknown {
@@ -140,17 +165,10 @@ export class FakeRekognitionImages extends AwsJsonServer {
         if (!people) {
           throw new ApiError('ResourceNotFoundException', `The collection id: ${body.CollectionId} does not exist`);
         }
-        const bytes = this.image(body);
-        const found = findFaces(bytes);
-        if (found.width < 80 || found.height < 80) {
-          throw new ApiError('InvalidParameterException', `Requested image should have at least 80 pixels in each dimension, got ${found.width}x${found.height}`);
-        }
-        if (found.faces.length === 0) {
-          this.searched.push('');
+        const { found, largest } = this.largestFace(body);
+        if (!largest) {
           throw new ApiError('InvalidParameterException', 'There are no faces in the image. Should be at least 1.');
         }
-        const largest = [...found.faces].sort((a, b) => b.width * b.height - a.width * a.height)[0];
-        this.searched.push(largest.person ?? '?');
         const threshold = body.FaceMatchThreshold ?? 80;
         const similarity = 99.1;
         const ids = similarity >= threshold && largest.person ? people.get(largest.person) ?? [] : [];
@@ -161,6 +179,30 @@ export class FakeRekognitionImages extends AwsJsonServer {
             Similarity: similarity - i * 0.5,
             Face: { FaceId: faceId, BoundingBox: { Width: 0.4, Height: 0.5, Left: 0.3, Top: 0.2 }, ImageId: `image-${faceId}`, ExternalImageId: largest.person, Confidence: 99.9, IndexFacesModelVersion: '7.0' },
           })),
+          FaceModelVersion: '7.0',
+        };
+      }
+      case 'SearchUsersByImage': {
+        if (!this.collections.has(body.CollectionId) && !this.users.has(body.CollectionId)) {
+          throw new ApiError('ResourceNotFoundException', `The collection id: ${body.CollectionId} does not exist`);
+        }
+        const threshold = body.UserMatchThreshold ?? 80;
+        const maxUsers = body.MaxUsers ?? 5;
+        if (threshold < 0 || threshold > 100 || maxUsers < 1 || maxUsers > 500) {
+          throw new ApiError('InvalidParameterException', 'UserMatchThreshold must be 0-100 and MaxUsers 1-500');
+        }
+        const { found, largest, others } = this.largestFace(body);
+        if (!largest) {
+          return { UserMatches: [], UnsearchedFaces: [], FaceModelVersion: '7.0' };
+        }
+        const box = (f: FoundFace) => ({ Width: f.width / found.width, Height: f.height / found.height, Left: f.x / found.width, Top: f.y / found.height });
+        const similarity = 99.4;
+        const faces = largest.person ? this.users.get(body.CollectionId)?.get(largest.person) : undefined;
+        const matched = similarity >= threshold && faces && faces.length > 0;
+        return {
+          SearchedFace: { FaceDetail: { BoundingBox: box(largest), Confidence: 99.8 } },
+          UserMatches: matched ? [{ Similarity: similarity, User: { UserId: largest.person, UserStatus: 'ACTIVE' } }].slice(0, maxUsers) : [],
+          UnsearchedFaces: others.map((f) => ({ FaceDetails: { BoundingBox: box(f), Confidence: 99.8 }, Reasons: ['FACE_NOT_LARGEST'] })),
           FaceModelVersion: '7.0',
         };
       }

@@ -43,6 +43,8 @@ export interface FakeImage {
   readonly unindexedReasons?: string[];
   /** An error IndexFaces answers with instead (e.g. InvalidImageFormatException). */
   readonly error?: string;
+  /** Who the picture shows (default: its ExternalImageId): a face of someone else does not join a user. */
+  readonly person?: string;
 }
 
 export interface FakeFace {
@@ -50,7 +52,28 @@ export interface FakeFace {
   readonly ImageId: string;
   readonly ExternalImageId?: string;
   readonly CollectionId: string;
+  /** The user the face is associated with (AssociateFaces). */
+  UserId?: string;
+  /** Who the face shows (scripted with FakeImage.person): AssociateFaces compares it with the user's faces. */
+  readonly person?: string;
 }
+
+export type UserStatus = 'CREATED' | 'UPDATING' | 'ACTIVE';
+
+/** A Rekognition user (CreateUser): one vector built from its associated faces. */
+export interface FakeUser {
+  readonly UserId: string;
+  readonly CollectionId: string;
+  UserStatus: UserStatus;
+  /** ListUsers calls left before an UPDATING user settles (ACTIVE, or CREATED with no faces). */
+  pending: number;
+  /** The ClientRequestToken that created it: a retry with it gets the same answer. */
+  readonly token?: string;
+}
+
+/** At most 100 faces per user, and per AssociateFaces / DisassociateFaces call. */
+export const MAX_FACES_PER_USER = 100;
+const USER_ID = /^[a-zA-Z0-9_.\-:]{1,128}$/;
 
 /** Where IndexFaces reads pictures from (FakeS3 fits): a missing object or version is InvalidS3ObjectException. */
 export interface FakeObjectStore {
@@ -65,6 +88,12 @@ export class FakeRekognition extends AwsJsonServer {
   public readonly faces = new Map<string, FakeFace>();
   /** Images by S3 object name. */
   public readonly images = new Map<string, FakeImage>();
+  /** Users by `<collection>|<user id>`. */
+  public readonly users = new Map<string, FakeUser>();
+  /** ListUsers calls an UPDATING user takes to settle after an association change (0: at once). */
+  public userPollsToSettle = 0;
+  /** CreateUser tokens already used: `<collection>|<token>` -> user id. */
+  private readonly userTokens = new Map<string, string>();
   private nextFace = 1;
   /** Describes a transition takes to settle. */
   public pollsToSettle = 2;
@@ -89,6 +118,9 @@ export class FakeRekognition extends AwsJsonServer {
     this.processors.clear();
     this.faces.clear();
     this.images.clear();
+    this.users.clear();
+    this.userTokens.clear();
+    this.userPollsToSettle = 0;
     this.pollsToSettle = 2;
     this.failStartWith = undefined;
     this.stuckStarting = false;
@@ -119,7 +151,168 @@ export class FakeRekognition extends AwsJsonServer {
     p.LastUpdateTimestamp = Date.now() / 1000;
   }
 
+  /** The faces associated with a user. */
+  public facesOf(collectionId: string, userId: string): FakeFace[] {
+    return [...this.faces.values()].filter((f) => f.CollectionId === collectionId && f.UserId === userId);
+  }
+
+  private user(body: Record<string, any>): FakeUser {
+    const u = this.users.get(`${body.CollectionId}|${body.UserId}`);
+    if (!u) {
+      throw new ApiError('ResourceNotFoundException', `The user id: ${String(body.UserId)} does not exist in collection ${String(body.CollectionId)}`);
+    }
+    return u;
+  }
+
+  /** An association change: UPDATING for a while (ConflictException to the next change meanwhile), then settled. */
+  private changed(u: FakeUser): void {
+    u.pending = this.userPollsToSettle;
+    u.UserStatus = u.pending > 0 ? 'UPDATING' : this.settled(u);
+  }
+
+  private settled(u: FakeUser): UserStatus {
+    return this.facesOf(u.CollectionId, u.UserId).length > 0 ? 'ACTIVE' : 'CREATED';
+  }
+
+  private assertNotUpdating(u: FakeUser): void {
+    if (u.UserStatus === 'UPDATING') {
+      throw new ApiError('ConflictException', `The user ${u.UserId} is being updated; retry when its status is ACTIVE or CREATED`);
+    }
+  }
+
+  private faceIdsOf(body: Record<string, any>): string[] {
+    const ids: string[] = body.FaceIds ?? [];
+    if (ids.length < 1 || ids.length > MAX_FACES_PER_USER) {
+      throw new ApiError('InvalidParameterException', `FaceIds must have 1-${MAX_FACES_PER_USER} members, got ${ids.length}`);
+    }
+    return ids;
+  }
+
+  private userDispatch(operation: string, body: Record<string, any>): unknown {
+    switch (operation) {
+      case 'CreateUser': {
+        if (!USER_ID.test(String(body.UserId ?? ''))) {
+          throw new ApiError('ValidationException', `1 validation error detected: Value at 'userId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.\\-:]+ and length 1-128`);
+        }
+        const tokenKey = body.ClientRequestToken ? `${body.CollectionId}|${body.ClientRequestToken}` : undefined;
+        if (tokenKey && this.userTokens.has(tokenKey)) {
+          if (this.userTokens.get(tokenKey) !== body.UserId) {
+            throw new ApiError('IdempotentParameterMismatchException', 'ClientRequestToken was used with other parameters');
+          }
+          return {}; // the same request again: the same answer, whether or not the user still exists
+        }
+        const key = `${body.CollectionId}|${body.UserId}`;
+        if (this.users.has(key)) {
+          throw new ApiError('ConflictException', `A user with the id ${body.UserId} already exists in the collection`);
+        }
+        this.users.set(key, { UserId: body.UserId, CollectionId: body.CollectionId, UserStatus: 'CREATED', pending: 0, token: body.ClientRequestToken });
+        if (tokenKey) {
+          this.userTokens.set(tokenKey, body.UserId);
+        }
+        return {};
+      }
+      case 'DeleteUser': {
+        const u = this.user(body);
+        this.assertNotUpdating(u);
+        // the faces are disassociated, not deleted
+        this.facesOf(u.CollectionId, u.UserId).forEach((f) => (f.UserId = undefined));
+        this.users.delete(`${u.CollectionId}|${u.UserId}`);
+        return {};
+      }
+      case 'ListUsers': {
+        const all = [...this.users.values()].filter((u) => u.CollectionId === body.CollectionId).sort((a, b) => a.UserId.localeCompare(b.UserId));
+        for (const u of all) {
+          if (u.UserStatus === 'UPDATING' && --u.pending <= 0) {
+            u.UserStatus = this.settled(u);
+          }
+        }
+        const max = Math.min(body.MaxResults ?? 500, 500);
+        const start = body.NextToken ? Number(body.NextToken) : 0;
+        const page = all.slice(start, start + max);
+        return { Users: page.map((u) => ({ UserId: u.UserId, UserStatus: u.UserStatus })), NextToken: start + max < all.length ? String(start + max) : undefined };
+      }
+      case 'AssociateFaces': {
+        const ids = this.faceIdsOf(body);
+        const u = this.user(body);
+        this.assertNotUpdating(u);
+        const current = this.facesOf(u.CollectionId, u.UserId);
+        if (current.length >= MAX_FACES_PER_USER) {
+          throw new ApiError('ServiceQuotaExceededException', `The user ${u.UserId} already has ${MAX_FACES_PER_USER} faces associated; no more can be added`);
+        }
+        const threshold = body.UserMatchThreshold ?? 75;
+        const people = new Set(current.map((f) => f.person ?? f.ExternalImageId));
+        const AssociatedFaces: Array<{ FaceId: string }> = [];
+        const UnsuccessfulFaceAssociations: Array<Record<string, unknown>> = [];
+        let count = current.length;
+        for (const id of ids) {
+          const f = this.faces.get(id);
+          if (!f || f.CollectionId !== body.CollectionId) {
+            UnsuccessfulFaceAssociations.push({ FaceId: id, UserId: u.UserId, Reasons: ['FACE_NOT_FOUND'] });
+          } else if (f.UserId === u.UserId) {
+            continue; // already associated with this user: ignored, not returned
+          } else if (f.UserId) {
+            UnsuccessfulFaceAssociations.push({ FaceId: id, UserId: u.UserId, Reasons: ['ASSOCIATED_TO_A_DIFFERENT_USER'] });
+          } else if (people.size > 0 && !people.has(f.person ?? f.ExternalImageId) && threshold > 10) {
+            UnsuccessfulFaceAssociations.push({ FaceId: id, UserId: u.UserId, Confidence: 10, Reasons: ['LOW_MATCH_CONFIDENCE'] });
+          } else if (count >= MAX_FACES_PER_USER) {
+            UnsuccessfulFaceAssociations.push({ FaceId: id, UserId: u.UserId, Reasons: [] });
+          } else {
+            f.UserId = u.UserId;
+            count++;
+            AssociatedFaces.push({ FaceId: id });
+          }
+        }
+        if (AssociatedFaces.length > 0) {
+          this.changed(u);
+        }
+        return { AssociatedFaces, UnsuccessfulFaceAssociations, UserStatus: u.UserStatus };
+      }
+      case 'DisassociateFaces': {
+        const ids = this.faceIdsOf(body);
+        const u = this.user(body);
+        this.assertNotUpdating(u);
+        const DisassociatedFaces: Array<{ FaceId: string }> = [];
+        const UnsuccessfulFaceDisassociations: Array<Record<string, unknown>> = [];
+        for (const id of ids) {
+          const f = this.faces.get(id);
+          if (!f || f.CollectionId !== body.CollectionId || !f.UserId) {
+            UnsuccessfulFaceDisassociations.push({ FaceId: id, UserId: u.UserId, Reasons: ['FACE_NOT_FOUND'] });
+          } else if (f.UserId !== u.UserId) {
+            UnsuccessfulFaceDisassociations.push({ FaceId: id, UserId: u.UserId, Reasons: ['ASSOCIATED_TO_A_DIFFERENT_USER'] });
+          } else {
+            f.UserId = undefined;
+            DisassociatedFaces.push({ FaceId: id });
+          }
+        }
+        if (DisassociatedFaces.length > 0) {
+          this.changed(u);
+        }
+        return { DisassociatedFaces, UnsuccessfulFaceDisassociations, UserStatus: u.UserStatus };
+      }
+      case 'ListFaces': {
+        const all = [...this.faces.values()].filter((f) => f.CollectionId === body.CollectionId && (!body.UserId || f.UserId === body.UserId));
+        if (body.UserId) {
+          this.user(body);
+        }
+        const max = Math.min(body.MaxResults ?? 1000, 4096);
+        const start = body.NextToken ? Number(body.NextToken) : 0;
+        const page = all.slice(start, start + max);
+        return {
+          Faces: page.map((f) => ({ FaceId: f.FaceId, ImageId: f.ImageId, ExternalImageId: f.ExternalImageId, UserId: f.UserId, Confidence: 99.9, IndexFacesModelVersion: '7.0' })),
+          NextToken: start + max < all.length ? String(start + max) : undefined,
+          FaceModelVersion: '7.0',
+        };
+      }
+      default:
+        return undefined;
+    }
+  }
+
   protected dispatch(operation: string, body: Record<string, any>): unknown {
+    const answer = this.userDispatch(operation, body);
+    if (answer !== undefined) {
+      return answer;
+    }
     switch (operation) {
       case 'CreateStreamProcessor': {
         for (const field of ['Name', 'Input', 'Output', 'RoleArn', 'Settings']) {
@@ -273,7 +466,7 @@ export class FakeRekognition extends AwsJsonServer {
             UnindexedFaces.push({ Reasons: ['EXCEEDS_MAX_FACES'], FaceDetail: detail(i) });
             continue;
           }
-          const face: FakeFace = { FaceId: `face-${this.nextFace++}`, ImageId: imageId, ExternalImageId: body.ExternalImageId, CollectionId: body.CollectionId };
+          const face: FakeFace = { FaceId: `face-${this.nextFace++}`, ImageId: imageId, ExternalImageId: body.ExternalImageId, CollectionId: body.CollectionId, person: image.person };
           this.faces.set(face.FaceId, face);
           FaceRecords.push({ Face: { FaceId: face.FaceId, ImageId: imageId, ExternalImageId: face.ExternalImageId, Confidence: 99.9, BoundingBox: detail(i).BoundingBox }, FaceDetail: detail(i) });
         }
@@ -284,9 +477,13 @@ export class FakeRekognition extends AwsJsonServer {
         if (ids.length < 1 || ids.length > 4096) {
           throw new ApiError('InvalidParameterException', `FaceIds must have 1-4096 members, got ${ids.length}`);
         }
-        const deleted = ids.filter((id) => this.faces.get(id)?.CollectionId === body.CollectionId);
+        const found = ids.filter((id) => this.faces.get(id)?.CollectionId === body.CollectionId);
+        // a face associated with a user is not deleted: disassociate it first
+        const deleted = found.filter((id) => !this.faces.get(id)!.UserId);
         deleted.forEach((id) => this.faces.delete(id));
-        const UnsuccessfulFaceDeletions = ids.filter((id) => !deleted.includes(id)).map((FaceId) => ({ FaceId, Reasons: ['FACE_NOT_FOUND'] }));
+        const UnsuccessfulFaceDeletions = ids
+          .filter((id) => !deleted.includes(id))
+          .map((FaceId) => ({ FaceId, UserId: this.faces.get(FaceId)?.UserId, Reasons: [found.includes(FaceId) ? 'ASSOCIATED_TO_AN_EXISTING_USER' : 'FACE_NOT_FOUND'] }));
         return { DeletedFaces: deleted, UnsuccessfulFaceDeletions };
       }
       case 'ListTagsForResource':

@@ -9,6 +9,8 @@ export const config = {
   table: env.TABLE_NAME ?? '',
   eventBus: env.EVENT_BUS_NAME ?? 'default',
   prefix: env.FACES_PREFIX ?? 'faces/',
+  /** `users`: one Rekognition user per external image id (users.ts); otherwise faces only. */
+  identity: env.IDENTITY === 'users' ? 'users' : 'faces',
   /** Path-style addressing, only for S3-compatible endpoints that need it. */
   s3ForcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
 };

@@ -13,6 +13,7 @@ import { MappingItem, pkOf, readItem, StaleRevision, union, writeItem } from './
 import { detailBase, pendingEvent } from './publish';
 import { externalImageIdOf, ObjectRef, storedVersion } from './s3-event';
 import { tagObject } from './tags';
+import { joinUser, userIdRejection, usersMode } from './users';
 
 /** The picture's external image id, or why it is refused before calling Rekognition. */
 function validate(o: ObjectRef): { externalImageId: string; rejection?: EnrollmentRejected } {
@@ -32,7 +33,7 @@ function validate(o: ObjectRef): { externalImageId: string; rejection?: Enrollme
     const rejection = new EnrollmentRejected('ImageTooLarge', `the image is ${o.size} bytes; Rekognition reads at most ${MAX_IMAGE_BYTES} bytes from S3`);
     return { externalImageId, rejection };
   }
-  return { externalImageId };
+  return { externalImageId, rejection: usersMode() ? userIdRejection(externalImageId) : undefined };
 }
 
 /** Claims the key for this upload; undefined when there is nothing (more) to do. */
@@ -56,7 +57,9 @@ async function claim(o: ObjectRef, item: MappingItem | undefined, externalImageI
     throw new InProgress(`${which} is being enrolled by another invocation`);
   }
   // an overwrite replaces the faces of the previous picture: they are deleted after indexing
-  const replaced = item && item.sequencer < o.sequencer ? item.faceIds : [];
+  const replaced = item && item.status !== 'indexing' && item.sequencer < o.sequencer ? item.faceIds : [];
+  // faces an attempt indexed and recorded but did not finish with (users mode): deleted, no event
+  const orphaned = item?.status === 'indexing' ? item.faceIds : [];
   const pending = [...(item?.pending ?? [])];
   if (item && replaced.length > 0) {
     pending.push(pendingEvent(FACE_DETAIL_TYPES.FACE_REMOVED, { ...detailBase(o, item.versionId), faceIds: [...replaced] }));
@@ -69,7 +72,7 @@ async function claim(o: ObjectRef, item: MappingItem | undefined, externalImageI
       status: 'indexing',
       externalImageId,
       faceIds: [],
-      staleFaceIds: union(item?.staleFaceIds ?? [], replaced),
+      staleFaceIds: union(item?.staleFaceIds ?? [], replaced, orphaned),
       pending,
       leaseUntil: leaseUntil(deadline, LEASE_MARGIN_MS),
     },
@@ -149,6 +152,9 @@ export async function enrol(o: ObjectRef, deadline: number): Promise<void> {
     } catch (error) {
       await release(claimed);
       throw error;
+    }
+    if (outcome.kind === 'enrolled' && usersMode()) {
+      ({ claimed, outcome } = await joinUser(claimed, outcome, release));
     }
   }
   const recorded = await record(o, claimed, outcome);

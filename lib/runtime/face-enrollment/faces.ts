@@ -78,9 +78,17 @@ function outcomeOf(output: IndexFacesCommandOutput): IndexOutcome {
   return { kind: 'enrolled', face: { faceId: face.FaceId ?? '', imageId: face.ImageId, confidence: face.Confidence } };
 }
 
-/** Deletes the faces (ids that are gone already are not an error). */
+/**
+ * Deletes the faces (ids that are gone already are not an error). A face associated with a
+ * Rekognition user is not deleted by the service (ASSOCIATED_TO_AN_EXISTING_USER): an error, so
+ * that the retry deletes it once it has left its user.
+ */
 export async function deleteFaces(faceIds: readonly string[]): Promise<void> {
   for (let i = 0; i < faceIds.length; i += DELETE_BATCH) {
-    await rekognition.send(new DeleteFacesCommand({ CollectionId: config.collectionId, FaceIds: faceIds.slice(i, i + DELETE_BATCH) }));
+    const out = await rekognition.send(new DeleteFacesCommand({ CollectionId: config.collectionId, FaceIds: faceIds.slice(i, i + DELETE_BATCH) }));
+    const kept = (out.UnsuccessfulFaceDeletions ?? []).filter((u) => u.Reasons?.includes('ASSOCIATED_TO_AN_EXISTING_USER'));
+    if (kept.length > 0) {
+      throw new Error(`DeleteFaces kept ${kept.length} face(s) associated with a user (${kept.map((u) => `${u.FaceId} of ${u.UserId}`).join(', ')}): they are deleted once disassociated`);
+    }
   }
 }

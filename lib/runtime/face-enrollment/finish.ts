@@ -6,6 +6,7 @@ import { deleteFaces } from './faces';
 import { logger } from './clients';
 import { MappingItem, StaleRevision, writeItem } from './mapping';
 import { publishEvents } from './publish';
+import { leaveUser, usersMode } from './users';
 
 export const unfinished = (item: MappingItem) => item.staleFaceIds.length > 0 || item.pending.length > 0;
 
@@ -23,6 +24,9 @@ async function write(next: MappingItem): Promise<void> {
 
 export async function finish(item: MappingItem): Promise<void> {
   if (item.staleFaceIds.length > 0) {
+    if (usersMode()) {
+      await leaveUser(item.externalImageId, item.staleFaceIds);
+    }
     await deleteFaces(item.staleFaceIds);
     logger.info('faces deleted from the collection', { pk: item.pk, faceIds: item.staleFaceIds });
   }

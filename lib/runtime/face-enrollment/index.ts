@@ -16,10 +16,23 @@ import { enrol } from './enrol';
 import { InProgress } from './errors';
 import { remove } from './remove';
 import { objectOf } from './s3-event';
+import { backfill, BackfillResult, usersMode } from './users';
 
-export async function handler(event: S3Event, context?: Context): Promise<void> {
+/** The one-off command of users mode (README): the collection's faces join their users. */
+export interface BackfillUsersRequest {
+  readonly action: 'backfill-users';
+}
+
+export async function handler(event: S3Event | BackfillUsersRequest, context?: Context): Promise<void | BackfillResult> {
   begin(context);
   const deadline = Date.now() + (context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS);
+  if ('action' in event) {
+    if (event.action !== 'backfill-users' || !usersMode()) {
+      throw new Error(`unknown action ${JSON.stringify(event.action)}: the enrolment function takes S3 events, and {"action": "backfill-users"} with identity FaceIdentity.users()`);
+    }
+    // leaves time to answer before the function's timeout
+    return backfill(deadline - 5_000);
+  }
   const records = event.Records ?? [];
   const failures: string[] = [];
   try {

@@ -55,9 +55,13 @@ const box = (b: BoundingBox): FaceBox => ({ width: b.Width, height: b.Height, le
 
 function toMatch(m: MatchedFace): FaceMatch {
   const f = m.Face;
-  if (f.ExternalImageId !== undefined && f.ImageId !== undefined && f.Confidence !== undefined) {
+  if (f.FaceId !== undefined && f.ExternalImageId !== undefined && f.ImageId !== undefined && f.Confidence !== undefined) {
     // the documented shape, in one object literal (the same fields in the same order as below)
     return { faceId: f.FaceId, similarity: m.Similarity, externalImageId: f.ExternalImageId, imageId: f.ImageId, confidence: f.Confidence };
+  }
+  if (f.FaceId === undefined) {
+    // a user (users mode): the person, with no single face
+    return f.ExternalImageId !== undefined ? { userId: f.UserId, similarity: m.Similarity, externalImageId: f.ExternalImageId } : { userId: f.UserId, similarity: m.Similarity };
   }
   const match: { -readonly [K in keyof FaceMatch]: FaceMatch[K] } = { faceId: f.FaceId, similarity: m.Similarity };
   if (f.ExternalImageId !== undefined) {

@@ -40,8 +40,13 @@ export interface DetectedFace {
   readonly Quality?: ImageQuality;
 }
 
+/**
+ * A face of the collection; in users mode (frame sampling with SearchUsersByImage) a user in its
+ * place: `UserId` (and `ExternalImageId` equal to it) with no FaceId.
+ */
 export interface CollectionFace {
-  readonly FaceId: string;
+  readonly FaceId?: string;
+  readonly UserId?: string;
   readonly BoundingBox?: BoundingBox;
   readonly Confidence?: number;
   readonly ImageId?: string;

@@ -118,7 +118,9 @@ function matchedFace(parent: unknown[], index: number, at: string): void {
   num(match, 'Similarity', here, 0, 100);
   const face = obj(match, 'Face', here);
   const at2 = join(here, 'Face');
-  str(face, 'FaceId', at2);
+  // a Rekognition user (users mode, frame sampling) matched in place of a face: UserId, no FaceId
+  str(face, 'UserId', at2, true);
+  str(face, 'FaceId', at2, face.UserId !== undefined);
   if (face.BoundingBox !== undefined) {
     boundingBox(face, 'BoundingBox', at2);
   }
@@ -213,7 +215,8 @@ function isMatches(v: unknown): boolean {
     const f = m.Face;
     if (
       !isObject(f) ||
-      !isText(f.FaceId) ||
+      !(isText(f.FaceId) || (f.FaceId === undefined && isText(f.UserId))) ||
+      !isOptionalText(f.UserId) ||
       !(f.BoundingBox === undefined || isBox(f.BoundingBox)) ||
       !(f.Confidence === undefined || isIn(f.Confidence, 0, 100)) ||
       !isOptionalText(f.ImageId) ||

@@ -35,6 +35,8 @@ export interface CameraInput {
   /** Share of the frame width (0-1). */
   readonly minFaceWidth: number;
   readonly maxFacesPerFrame: number;
+  /** `users`: faces are searched against Rekognition users (SearchUsersByImage); absent: against faces. */
+  readonly identity?: 'users';
 }
 
 export class InputError extends Error {}
@@ -75,6 +77,7 @@ export function parseInput(event: unknown): FollowerEvent {
     minFaceWidth: need(e, 'minFaceWidth', between(0, 1), 'a number 0-1'),
     maxFacesPerFrame: need(e, 'maxFacesPerFrame', between(1, 100), 'a number 1-100'),
     ...(e.handOverFrom === undefined ? {} : { handOverFrom: need<string>(e, 'handOverFrom', text, 'the request id of the follower handing over') }),
+    ...(e.identity === undefined ? {} : { identity: need<'users'>(e, 'identity', (v) => v === 'users', '"users" or no field') }),
   };
 }
 

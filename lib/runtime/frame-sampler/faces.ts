@@ -5,7 +5,7 @@
  * frame to frame by their boxes, so a face identified (or found unknown) within the identity
  * window is not searched again: its identity is carried forward.
  */
-import { DetectFacesCommand, SearchFacesByImageCommand, type FaceDetail, type FaceMatch } from '@aws-sdk/client-rekognition';
+import { DetectFacesCommand, SearchFacesByImageCommand, SearchUsersByImageCommand, type BoundingBox, type FaceDetail, type FaceMatch, type UserMatch } from '@aws-sdk/client-rekognition';
 import type { DetectedFace, FaceSearchResult, MatchedFace } from '../face-records/parser';
 import { takeToken, throttled } from './budget';
 import { rekognition } from './clients';
@@ -106,6 +106,29 @@ function toMatches(found: FaceMatch[] | undefined): MatchedFace[] {
     .sort((a, b) => b.Similarity - a.Similarity);
 }
 
+/** Users matched (users mode), as matches of the record: `UserId`, and `ExternalImageId` equal to it. */
+function toUserMatches(found: UserMatch[] | undefined): MatchedFace[] {
+  return (found ?? [])
+    .filter((m) => m.User?.UserId)
+    .map((m) => ({ Similarity: m.Similarity ?? 0, Face: { UserId: m.User!.UserId, ExternalImageId: m.User!.UserId } }))
+    .sort((a, b) => b.Similarity - a.Similarity);
+}
+
+/** SearchFacesByImage, or SearchUsersByImage in users mode: the matches and the box of the face searched. */
+async function search(input: CameraInput, bytes: Buffer, deadline: number, counters: { throttles: number }): Promise<{ matches: MatchedFace[]; searched?: BoundingBox } | undefined> {
+  if (input.identity === 'users') {
+    const found = await paced('SearchUsersByImage', deadline, counters, () =>
+      rekognition.send(new SearchUsersByImageCommand({ CollectionId: input.collectionId, Image: { Bytes: bytes }, UserMatchThreshold: input.faceMatchThreshold, MaxUsers: 5 })),
+    );
+    // no face in the image: no SearchedFace (not an error, unlike SearchFacesByImage)
+    return found.SearchedFace ? { matches: toUserMatches(found.UserMatches), searched: found.SearchedFace.FaceDetail?.BoundingBox } : undefined;
+  }
+  const found = await paced('SearchFacesByImage', deadline, counters, () =>
+    rekognition.send(new SearchFacesByImageCommand({ CollectionId: input.collectionId, Image: { Bytes: bytes }, FaceMatchThreshold: input.faceMatchThreshold, MaxFaces: 5 })),
+  );
+  return { matches: toMatches(found.FaceMatches), searched: found.SearchedFaceBoundingBox };
+}
+
 /**
  * Searches one face. Answers its matches, or undefined when the service finds no face in what it
  * was sent (InvalidParameterException: "no face", not a failure) or finds another face there.
@@ -128,12 +151,11 @@ async function searchFace(
     region = crop;
   }
   try {
-    const found = await paced('SearchFacesByImage', deadline, counters, () =>
-      rekognition.send(
-        new SearchFacesByImageCommand({ CollectionId: input.collectionId, Image: { Bytes: bytes }, FaceMatchThreshold: input.faceMatchThreshold, MaxFaces: 5 }),
-      ),
-    );
-    const searched = found.SearchedFaceBoundingBox;
+    const found = await search(input, bytes, deadline, counters);
+    if (!found) {
+      return undefined;
+    }
+    const searched = found.searched;
     if (f && searched) {
       // the face searched (the largest of the crop) must be the one this crop was made for
       const cx = region.x + ((searched.Left ?? 0) + (searched.Width ?? 0) / 2) * region.width;
@@ -143,7 +165,7 @@ async function searchFace(
         return undefined;
       }
     }
-    return toMatches(found.FaceMatches);
+    return found.matches;
   } catch (error) {
     if (errorName(error) === 'InvalidParameterException') {
       return undefined;
