@@ -11,6 +11,11 @@ import { ConsumerBackend, fakeConsumerBackend, motoConsumerBackend } from './sup
 import { MOTO_TIMEOUT } from './support/moto';
 import { DATA_STREAM_ARN, kinesisEvent, kinesisRecord, loadConsumer } from './support/consumer-harness';
 import { documentedRecord, recordWith, toData } from './fixtures/face-records';
+import { checkIam } from './support/iam-check';
+import { consumerDeployment, consumerRole } from './support/iam-deployments';
+
+// every call that reaches the project's fakes is evaluated against the synthesized policies (moto's are not recorded)
+checkIam({ deployment: consumerDeployment, callers: { AKIDEXAMPLE: consumerRole } });
 
 /** Rows compared by their JSON text: an order that does not depend on delivery. */
 const sorted = <T>(rows: T[]): T[] => [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));

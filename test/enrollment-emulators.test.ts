@@ -9,6 +9,11 @@
 import { EnrollmentBackend, fakeEnrollmentBackend, motoEnrollmentBackend } from './support/enrollment-backends';
 import { BUCKET, lambdaContext } from './support/enrollment-harness';
 import { MOTO_TIMEOUT } from './support/moto';
+import { checkIam } from './support/iam-check';
+import { enrollmentDeployment, enrollmentRole } from './support/iam-deployments';
+
+// every call that reaches the project's fakes is evaluated against the synthesized policies (moto's are not recorded)
+checkIam({ deployment: enrollmentDeployment, callers: { AKIDEXAMPLE: enrollmentRole } });
 
 // a ceiling, not a measure: moto is a Python server, slow to start and to answer on a busy machine
 jest.setTimeout(MOTO_TIMEOUT);

@@ -6,6 +6,11 @@
  */
 import { BUCKET, enrollmentHarness, lambdaContext, TABLE } from './support/enrollment-harness';
 import { MAX_FACES_PER_USER } from './support/fake-rekognition';
+import { checkIam } from './support/iam-check';
+import { enrollmentRole, enrollmentUsersDeployment } from './support/iam-deployments';
+
+// every AWS call made in these tests is evaluated against the synthesized policies of a users-mode enrolment
+checkIam({ deployment: enrollmentUsersDeployment, callers: { AKIDEXAMPLE: enrollmentRole } });
 
 // one SDK attempt per call: a scripted fault fails the invocation, as exhausted SDK retries do
 const h = enrollmentHarness({ AWS_MAX_ATTEMPTS: '1', IDENTITY: 'users' });

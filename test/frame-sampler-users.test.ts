@@ -10,6 +10,12 @@ import { ConsumerServices, kinesisEvent, kinesisRecord, loadConsumer, startServi
 import { check, readmeSchema } from './support/event-schema';
 import { renderFrame, SceneFace } from './support/frames';
 import { cameraInput, COLLECTION, context, DATA_ARN, loadSampler, SamplerServices, seedState, startSamplerServices, VIDEO_ARN } from './support/frame-sampler-harness';
+import { checkIam } from './support/iam-check';
+import { samplerRole, samplerUsersDeployment } from './support/iam-deployments';
+
+// the sampler is checked against a users-mode deployment; the consumer signs as AKIDCONSUMER (its
+// calls are checked against its own deployment in test/face-consumer-handler.test.ts)
+const iam = checkIam({ deployment: samplerUsersDeployment, callers: { AKIDEXAMPLE: samplerRole }, ignoreKeys: ['AKIDCONSUMER'] });
 
 let consumer: ConsumerServices;
 let services: SamplerServices;
@@ -50,7 +56,10 @@ async function sample(identity?: 'users') {
   expect(result.stoppedEarly).toBeUndefined();
   const records = services.kinesis.json(DATA_ARN);
   records.forEach((r) => expect(() => validateRecord(r)).not.toThrow());
-  const response = await loadConsumer(consumer)(kinesisEvent(services.kinesis.records.map((r) => kinesisRecord(r.data.toString('base64')))));
+  const consume = loadConsumer(consumer);
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDCONSUMER'; // read by the consumer's clients at their first call
+  const response = await consume(kinesisEvent(services.kinesis.records.map((r) => kinesisRecord(r.data.toString('base64')))));
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
   expect(response).toEqual({ batchItemFailures: [] });
   return { records, events: consumer.eventBridge.events };
 }
@@ -94,6 +103,7 @@ test('a person enrolled with three pictures is matched as one user, searched wit
 });
 
 test('faces mode, for comparison: the same sightings match each of alice\'s three faces', async () => {
+  iam.notDeployed('faces mode is checked against the faces-mode deployment in test/frame-sampler-handler.test.ts; this file deploys users mode');
   const { events } = await sample();
   expect(services.rekognition.count('SearchUsersByImage')).toBe(0);
   const alice = events.filter((e) => e.Detail.match?.externalImageId === 'alice');

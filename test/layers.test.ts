@@ -21,6 +21,7 @@ const CONSTRUCTS: Record<string, number> = {
   'lib/video-stream.ts': 5,
   'lib/face-collection.ts': 5,
   'lib/face-events.ts': 5,
+  'lib/face-identity.ts': 5,
   'lib/face-enrollment.ts': 6,
   'lib/stream-processor.ts': 6,
   'lib/face-search-consumer.ts': 6,

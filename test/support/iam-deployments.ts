@@ -15,7 +15,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import { FaceCollection, FaceEnrollment, FaceSearchConsumer, FaceSearchEngine, FaceStreamPipeline, StreamProcessor, VideoStream } from '../../lib';
+import { FaceCollection, FaceEnrollment, FaceIdentity, FaceSearchConsumer, FaceSearchEngine, FaceStreamPipeline, StreamProcessor, VideoStream } from '../../lib';
 import { AppSnapshot, DeployedResource, Deployment, DeploymentOptions, snapshotOf } from './iam-deployment';
 
 export const ACCOUNT = '123456789012';
@@ -75,10 +75,17 @@ export const consumerRole = (d: Deployment) => d.functionRole(/\/Consumer\/Handl
 
 /** The enrolment function (test/support/enrollment-harness.ts): collection "staff", bucket and table by the harness's names, a customer-managed key. */
 export function enrollmentDeployment(): Deployment {
-  return cached('enrollment', { account: ACCOUNT, region: 'eu-west-1', names: [[/Enrollment\/Bucket\/Resource$/, 'faces-bucket'], [/Enrollment\/Mapping\/Resource$/, 'enrolments']] }, (app) => {
+  return enrollmentApp('enrollment');
+}
+/** The same enrolment function in users mode (`identity: FaceIdentity.users()`, test/enrollment-users.test.ts). */
+export function enrollmentUsersDeployment(): Deployment {
+  return enrollmentApp('enrollment-users', FaceIdentity.users());
+}
+function enrollmentApp(name: string, identity?: FaceIdentity): Deployment {
+  return cached(name, { account: ACCOUNT, region: 'eu-west-1', names: [[/Enrollment\/Bucket\/Resource$/, 'faces-bucket'], [/Enrollment\/Mapping\/Resource$/, 'enrolments']] }, (app) => {
     const stack = new Stack(app, 'TestStack', { env: env('eu-west-1') });
     const collection = new FaceCollection(stack, 'Collection', { collectionId: 'staff' });
-    new FaceEnrollment(stack, 'Enrollment', { collection, encryptionKey: new kms.Key(stack, 'Key') });
+    new FaceEnrollment(stack, 'Enrollment', { collection, encryptionKey: new kms.Key(stack, 'Key'), identity });
   });
 }
 export const enrollmentRole = (d: Deployment) => d.functionRole(/\/Enrollment\/Handler\/Resource$/);
@@ -90,12 +97,19 @@ export const enrollmentRole = (d: Deployment) => d.functionRole(/\/Enrollment\/H
  * is on a schedule (EventBridge Scheduler writes its state row).
  */
 export function samplerDeployment(): Deployment {
+  return samplerApp('sampler');
+}
+/** The same sampler in users mode (the hub's `identity: FaceIdentity.users()`, which its sites take; test/frame-sampler-users.test.ts). */
+export function samplerUsersDeployment(): Deployment {
+  return samplerApp('sampler-users', FaceIdentity.users());
+}
+function samplerApp(name: string, identity?: FaceIdentity): Deployment {
   return cached(
-    'sampler',
+    name,
     { account: ACCOUNT, region: 'us-west-2', names: [[/^Hub\/.*FrameSampler\/State\/Resource$/, 'hub-budget'], [/FrameSampler\/State\/Resource$/, 'sampler-state'], [/^Site\/.*FrameSampler\/Sampler\/Resource$/, 'sampler']] },
     (app) => {
       const hubStack = new Stack(app, 'Hub', { env: env('us-west-2') });
-      const hub = new FaceStreamPipeline(hubStack, 'Faces', { collectionId: 'faces', engine: FaceSearchEngine.frameSampling(), cameras: [{ name: 'lobby' }] });
+      const hub = new FaceStreamPipeline(hubStack, 'Faces', { collectionId: 'faces', engine: FaceSearchEngine.frameSampling(), cameras: [{ name: 'lobby' }], identity });
       const siteStack = new Stack(app, 'Site', { env: env('us-west-2') });
       new FaceStreamPipeline(siteStack, 'Faces', {
         hub,
