@@ -46,6 +46,8 @@ Exit codes:
      closed before the whole input was sent or acknowledged, or no acknowledgement came within
      --ack-timeout; the fragments left are printed
   6  protocol error: PutMedia sent something that is not a JSON acknowledgement
+  7  the MKV has a fragment (Cluster) that does not start with a keyframe, or frames before its
+     start (open-GOP B-frames): sending stops there; fragments before it were sent
 `;
 
 interface Args {
