@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { decode, thumbnail } from '../lib/runtime/frame-sampler/frames';
-import { cameraInput, context, DATA_ARN, loadSampler, SamplerServices, seedState, startSamplerServices, VIDEO_ARN } from './support/frame-sampler-harness';
-import { jpegsPerSecond, SceneOptions, sceneVideo } from './support/real-video';
+import { cameraInput, context, DATA_ARN, loadSampler, SamplerServices, startSamplerServices } from './support/frame-sampler-harness';
+import { jpegsPerSecond, SceneOptions, sceneVideo, serveJpegsPerSecond } from './support/real-video';
 
 const SECONDS = 8;
 const SCENES: Record<string, SceneOptions> = {
@@ -45,14 +45,7 @@ beforeEach(() => {
 /** Runs the bundled sampler over a scene's frames; how many it analysed (DetectFaces) and skipped. */
 async function sample(scene: string): Promise<{ analysed: number; skipped: number; samples: number }> {
   const jpegs = frames.get(scene)!;
-  const start = Math.floor((Date.now() - 400_000) / 2000) * 2000;
-  services.kvs.addStream({
-    arn: VIDEO_ARN,
-    retentionHours: 24,
-    media: [[start, start + jpegs.length * 1000]],
-    render: (t) => jpegs[Math.min(jpegs.length - 1, Math.floor((t - start) / 1000))],
-  });
-  seedState(services.dynamodb, { position: { N: String(start - 1000) } });
+  serveJpegsPerSecond(services, jpegs);
   await loadSampler()(cameraInput(), context());
   const analysed = services.rekognition.count('DetectFaces');
   return { analysed, skipped: jpegs.length - analysed, samples: jpegs.length };

@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
+import { SamplerServices, seedState, VIDEO_ARN } from './frame-sampler-harness';
 import { FFMPEG } from './media-tools';
 
 export const SCENE_PHOTO = path.join(__dirname, '..', 'fixtures', 'faces', 'astronaut.jpg');
@@ -51,4 +52,19 @@ export function jpegsPerSecond(video: string, width = WIDTH): Buffer[] {
   mkdirSync(dir);
   execFileSync(FFMPEG, ['-v', 'error', '-i', video, '-vf', `fps=1,scale=${width}:-2`, '-q:v', '4', path.join(dir, '%03d.jpg')], { stdio: ['ignore', 'ignore', 'pipe'] });
   return readdirSync(dir).sort().map((f) => readFileSync(path.join(dir, f)));
+}
+
+/**
+ * Serves `jpegs` (one a second) from the local GetImages as the camera's stored video, starting
+ * 400 s ago on a fragment boundary, and sets the camera's state to sample it from its start.
+ */
+export function serveJpegsPerSecond(services: SamplerServices, jpegs: Buffer[]): void {
+  const start = Math.floor((Date.now() - 400_000) / 2000) * 2000;
+  services.kvs.addStream({
+    arn: VIDEO_ARN,
+    retentionHours: 24,
+    media: [[start, start + jpegs.length * 1000]],
+    render: (t) => jpegs[Math.min(jpegs.length - 1, Math.floor((t - start) / 1000))],
+  });
+  seedState(services.dynamodb, { position: { N: String(start - 1000) } });
 }
