@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import * as path from 'node:path';
+import { cliEnv } from '../test/support/cli-env';
 import { FakeKinesisVideo } from '../test/support/fake-kinesis-video';
 import { makeMkv } from '../test/support/mkv';
 import { BenchContext, median, root, Row, RUNS } from './common';
@@ -58,17 +59,7 @@ async function run(dir: string, kvs: FakeKinesisVideo, url: string): Promise<Row
   // 4x the small file: 200 clusters
   writeFileSync(large, makeMkv({ clusters: 200, framesPerCluster: 100, frameBytes: 10_000 }));
   const mib = mkv.length / 1024 / 1024;
-  const env = {
-    PATH: process.env.PATH,
-    NODE_NO_WARNINGS: '1',
-    AWS_ENDPOINT_URL_KINESIS_VIDEO: url,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'secret',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CONFIG_FILE: path.join(dir, 'none'),
-    AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
-  };
+  const env = cliEnv(url, dir);
   /** The median throughput the server saw since the last call. */
   const serverRate = (): number => {
     const rates = kvs.timings.map((t) => t.bytes / 1024 / 1024 / (Number(t.last - t.first) / 1e9));

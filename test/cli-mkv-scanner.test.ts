@@ -2,7 +2,7 @@
  * The MKV scanner of put-media (lib/cli/mkv-scanner.ts): every Cluster is a fragment, acknowledged
  * by its Timecode. Checked at every split of the stream into chunks, for Clusters of known and of
  * unknown size (as live muxers write them), against a reference that reads every element header
- * one byte at a time.
+ * one byte at a time; and the fragment rules it checks from the frames' block headers.
  */
 import { MkvScanner } from '../lib/cli/mkv-scanner';
 import { makeMkv } from './support/mkv';
@@ -142,14 +142,34 @@ test('an element of unknown size inside a Cluster, before its Timecode, loses th
   }
 });
 
-test('once a Cluster of known size has given its Timecode, the rest of it is not read', () => {
-  // after the Timecode, bytes that are not elements at all: skipped with the Cluster
-  const garbage = Buffer.alloc(100, 0x00);
-  const data = Buffer.concat([EBML, element(0x18538067, Buffer.concat([
-    element(0x1f43b675, Buffer.concat([timecode(0), garbage])),
-    element(0x1f43b675, Buffer.concat([timecode(1000), garbage])),
-  ]))]);
+/** A SimpleBlock of track 1: relative timecode, keyframe flag, `bytes` of frame data. */
+const frame = (relative: number, keyframe: boolean, bytes = 20) => {
+  const head = Buffer.from([0x81, 0, 0, keyframe ? 0x80 : 0x00]);
+  head.writeInt16BE(relative, 1);
+  return element(0xa3, Buffer.concat([head, Buffer.alloc(bytes, 0x1f)]), 2);
+};
+/** A BlockGroup: a Block, with a ReferenceBlock when it is not a keyframe. */
+const group = (relative: number, keyframe: boolean) => {
+  const head = Buffer.from([0x81, 0, 0, 0]);
+  head.writeInt16BE(relative, 1);
+  return element(0xa0, Buffer.concat([element(0xa1, Buffer.concat([head, Buffer.alloc(20)]), 1), ...(keyframe ? [] : [element(0xfb, Buffer.from([0xff, 0x9c]), 1)])]), 1);
+};
+const clusters = (...bodies: Buffer[][]) => Buffer.concat([EBML, unknownSize(0x18538067, Buffer.concat(bodies.map((b, k) => element(0x1f43b675, Buffer.concat([timecode(k * 1000), ...b]), 2))))]);
+
+test.each([
+  ['every fragment starting on a keyframe, frames in decode order (closed-GOP B-frames)', clusters([frame(0, true), frame(67, false), frame(33, false)], [group(0, true), frame(67, false), frame(33, false)]), undefined],
+  ['a fragment starting on a frame that is not a keyframe', clusters([frame(0, true), frame(33, false)], [frame(0, false), frame(33, true)]), 'the fragment at timecode 1000 does not start with a keyframe'],
+  ['a BlockGroup first frame with a ReferenceBlock', clusters([group(0, false), frame(33, false)]), 'the fragment at timecode 0 does not start with a keyframe'],
+  ['a frame before its fragment (open GOP)', clusters([frame(0, true)], [frame(0, true), frame(-33, false)]), 'the fragment at timecode 1000 has a frame at timecode 967, before the fragment\'s start (B-frames of an open GOP)'],
+])('%s: found at every split', (_, data, invalid) => {
+  const { fragments } = reference(data);
   for (const cuts of chunkings(data)) {
-    expect(scan(data, cuts)).toEqual({ fragments: 2, timecodes: [0, 1000] });
+    const scanner = new MkvScanner();
+    let at = 0;
+    for (const cut of [...cuts, data.length]) {
+      scanner.push(data.subarray(at, cut));
+      at = cut;
+    }
+    expect({ cuts, lost: scanner.lost, invalid: scanner.invalid, fragments: scanner.fragments }).toEqual({ cuts, lost: undefined, invalid, fragments });
   }
 });

@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { cliEnv as localCliEnv } from './support/cli-env';
 import { FakeKinesisVideo } from './support/fake-kinesis-video';
 import { CLUSTER_ID, countClusters, makeMkv } from './support/mkv';
 import { checkIam } from './support/iam-check';
@@ -52,17 +53,7 @@ beforeEach(() => {
 
 /** The CLI's environment: the local endpoint, static credentials, no profile files. */
 function cliEnv(): NodeJS.ProcessEnv {
-  return {
-    NODE_NO_WARNINGS: '1',
-    PATH: process.env.PATH,
-    AWS_ENDPOINT_URL_KINESIS_VIDEO: endpoint,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'secret',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CONFIG_FILE: path.join(dir, 'none'),
-    AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
-  };
+  return localCliEnv(endpoint, dir);
 }
 
 interface Run {

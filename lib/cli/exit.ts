@@ -9,6 +9,8 @@ export const EXIT = {
   NOT_PERSISTED: 5,
   /** PutMedia answered with something that is not an acknowledgement. */
   PROTOCOL: 6,
+  /** The MKV breaks a rule of fragments the service does not report: a fragment not starting with a keyframe, or frames before its start. */
+  INVALID_MEDIA: 7,
 } as const;
 
 /** A failure of any CLI command (put-media, follow, flag parsing) with the exit code the CLI reports it under. */

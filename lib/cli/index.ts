@@ -50,6 +50,8 @@ Exit codes:
      --ack-timeout, or the input stopped being an MKV put-media can follow part way; the
      fragments left are printed
   6  protocol error: PutMedia sent something that is not a JSON acknowledgement
+  7  the MKV has a fragment (Cluster) that does not start with a keyframe, or frames before its
+     start (open-GOP B-frames): sending stops there; fragments before it were sent
 `;
 
 interface Args {

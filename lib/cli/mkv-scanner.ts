@@ -1,19 +1,29 @@
 /**
  * Follows the top-level structure of a Matroska (MKV) byte stream as it is sent, without copying
  * it: every Cluster is a Kinesis Video Streams fragment, and its Timecode is the FragmentTimecode
- * that PutMedia acknowledges it with. Elements are skipped by their sizes (the frames inside a
- * Cluster are never looked at), so a byte pattern inside a frame cannot be mistaken for a Cluster.
- * Segments and Clusters are entered (their size may be unknown, as live muxers write them).
+ * that PutMedia acknowledges it with. Elements are skipped by their sizes (of a frame only its
+ * block header is read: track, relative timecode, flags), so a byte pattern inside a frame cannot
+ * be mistaken for a Cluster. Segments, Clusters and BlockGroups are entered (a size may be
+ * unknown, as live muxers write them).
  *
- * It runs once per upload, mostly before V8 has optimised it, so it takes few steps: once a
- * Cluster of known size has given its Timecode, the rest of it (its frames) is skipped whole; an
- * element header that lies whole in the chunk is read in one step, with no allocation; only a
- * header or Timecode split across chunks is read byte by byte.
+ * It also checks the two rules of a fragment that the service's acknowledgements do not report
+ * (Rekognition Video: "the first frame of a fragment must be an I-frame"; a fragment is a
+ * self-contained sequence of frames): the Cluster's first frame is a keyframe, and no frame has a
+ * timecode before its Cluster's (the leading B-frames of an open GOP). `invalid` says which was
+ * broken first. B-frames of closed GOPs (ffmpeg's and x264's default) break neither.
+ *
+ * It runs once per upload, mostly before V8 has optimised it, so it takes few steps: an element
+ * header that lies whole in the chunk is read in one step, with no allocation; only a header, a
+ * Timecode or a block header split across chunks is read byte by byte.
  */
 
 const SEGMENT = 0x18538067;
 const CLUSTER = 0x1f43b675;
 const TIMECODE = 0xe7;
+const SIMPLE_BLOCK = 0xa3;
+const BLOCK_GROUP = 0xa0;
+const BLOCK = 0xa1;
+const REFERENCE_BLOCK = 0xfb;
 /** The longest element header: a 4-byte id and an 8-byte size. */
 const MAX_HEADER = 12;
 
@@ -43,6 +53,8 @@ export class MkvScanner {
   public fragments = 0;
   /** Why the scanner stopped following the structure, if it did. */
   public lost?: string;
+  /** The first fragment rule the stream broke (see above), if any. */
+  public invalid?: string;
   /** Called with each Cluster's Timecode, once it has been read. */
   public onFragment?: (timecode: number) => void;
   private skip = 0;
@@ -54,8 +66,18 @@ export class MkvScanner {
   private timecode = 0;
   /** Bytes pushed before the current chunk. */
   private offset = 0;
-  /** Where the current Cluster ends (stream offset), while its Timecode is still to come; else -1. */
-  private clusterEnd = -1;
+  /** The current Cluster's Timecode, and how many frames of it were seen. */
+  private clusterTimecode = 0;
+  private clusterFrames = 0;
+  /** A block header being read: its bytes so far, how many it takes, and the block's size. */
+  private readonly blockHead = Buffer.alloc(11);
+  private blockHeadLength = 0;
+  private blockHeadNeed = 0;
+  private blockSize = 0;
+  /** The block is a SimpleBlock (its flags say whether it is a keyframe), not a BlockGroup's Block. */
+  private simpleBlock = false;
+  /** Where the BlockGroup holding its Cluster's first frame ends (stream offset); else -1. */
+  private firstGroupEnd = -1;
   /** The element header just read (set by readHeader). */
   private id = 0;
   private size: number | undefined = 0;
@@ -73,13 +95,26 @@ export class MkvScanner {
       if (this.timecodeBytes > 0) {
         this.timecode = this.timecode * 256 + chunk[i++];
         if (--this.timecodeBytes === 0) {
+          this.clusterTimecode = this.timecode;
           this.onFragment?.(this.timecode);
-          // nothing else in the Cluster matters: its frames are skipped whole
-          const left = this.clusterEnd - (this.offset + i);
-          if (this.clusterEnd >= 0 && left > 0) {
-            this.skip = left;
+        }
+        continue;
+      }
+      if (this.blockHeadNeed > 0) {
+        this.blockHead[this.blockHeadLength++] = chunk[i++];
+        if (this.blockHeadLength === 1) {
+          // the track number's width decides the header's length
+          const width = vintLength(this.blockHead[0]);
+          if (width === 0 || width + 3 > this.blockSize) {
+            // not a block header: skip the frame unchecked
+            this.blockHeadNeed = 0;
+            this.skip = this.blockSize - 1;
+            continue;
           }
-          this.clusterEnd = -1;
+          this.blockHeadNeed = width + 3;
+        }
+        if (this.blockHeadLength >= this.blockHeadNeed) {
+          this.onBlock();
         }
         continue;
       }
@@ -109,7 +144,8 @@ export class MkvScanner {
       }
       if (id === CLUSTER) {
         this.fragments++;
-        this.clusterEnd = size === undefined ? -1 : this.offset + i + size;
+        this.clusterFrames = 0;
+        this.firstGroupEnd = -1;
         continue;
       }
       if (size === undefined) {
@@ -121,9 +157,46 @@ export class MkvScanner {
         this.timecode = 0;
         continue;
       }
+      if (id === BLOCK_GROUP) {
+        if (this.clusterFrames === 0) {
+          this.firstGroupEnd = this.offset + i + size;
+        }
+        continue; // entered: its Block and ReferenceBlock are read
+      }
+      if ((id === SIMPLE_BLOCK || id === BLOCK) && size >= 4) {
+        this.simpleBlock = id === SIMPLE_BLOCK;
+        this.blockSize = size;
+        this.blockHeadLength = 0;
+        this.blockHeadNeed = 1;
+        continue;
+      }
+      if (id === REFERENCE_BLOCK && this.offset + i <= this.firstGroupEnd) {
+        // the Cluster's first frame, in a BlockGroup, refers to another frame: not a keyframe
+        this.invalidate(`the fragment at timecode ${this.clusterTimecode} does not start with a keyframe`);
+      }
       this.skip = size;
     }
     this.offset += n;
+  }
+
+  /** A block header is read: check it, then skip the frame's data. */
+  private onBlock(): void {
+    const head = this.blockHead;
+    const width = this.blockHeadNeed - 3;
+    this.blockHeadNeed = 0;
+    this.skip = this.blockSize - this.blockHeadLength;
+    const relative = (((head[width] << 8) | head[width + 1]) << 16) >> 16;
+    const flags = head[width + 2];
+    if (this.clusterFrames++ === 0 && this.simpleBlock && (flags & 0x80) === 0) {
+      this.invalidate(`the fragment at timecode ${this.clusterTimecode} does not start with a keyframe`);
+    }
+    if (relative < 0) {
+      this.invalidate(`the fragment at timecode ${this.clusterTimecode} has a frame at timecode ${this.clusterTimecode + relative}, before the fragment's start (B-frames of an open GOP)`);
+    }
+  }
+
+  private invalidate(reason: string): void {
+    this.invalid ??= reason;
   }
 
   /**

@@ -205,6 +205,10 @@ export class Upload {
       this.req.write(chunk, () => resolve());
     });
     this.scanner.push(chunk);
+    if (this.scanner.invalid !== undefined) {
+      this.fail(EXIT.INVALID_MEDIA, `${this.scanner.invalid}; sending stopped there. Rekognition needs each fragment (MKV Cluster) to start with an I-frame and to hold no frame of another; with ffmpeg: -g <keyframe interval> -x264-params open-gop=0 -cluster_size_limit 10M -cluster_time_limit 10000 (its muxer otherwise starts Clusters between keyframes when writing to a pipe)`);
+      return written;
+    }
     this.progress.bytesSent += chunk.length;
     this.idle?.refresh();
     this.options.onProgress?.(this.progress);

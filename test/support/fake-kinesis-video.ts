@@ -2,8 +2,9 @@
  * A local Kinesis Video Streams endpoint: GetDataEndpoint (REST-JSON, POST /getDataEndpoint) and
  * PutMedia (POST /putMedia: a chunked MKV body in, a stream of JSON acknowledgements out), both
  * SigV4-checked for `kinesisvideo`. It records the bytes received and acknowledges each Cluster
- * (fragment) like the service: BUFFERING when it starts, RECEIVED and PERSISTED once it is complete
- * (the next Cluster starts, or the body ends), or answers with a scripted ERROR ack, or misbehaves
+ * (fragment) by its Cluster's Timecode, like the service: BUFFERING when it starts, RECEIVED and
+ * PERSISTED once it is complete (the next Cluster starts, or the body ends); ERROR 4004 for a
+ * fragment whose timecode is lower than the one before; or answers with a scripted ERROR ack, or misbehaves
  * as scripted (`misbehave`). POST /upload takes a plain body, for the benchmark's baseline. Each
  * body's first and last byte times are recorded (`timings`), for throughput measured at the server.
  */
@@ -193,7 +194,9 @@ export class FakeKinesisVideo {
       write(misbehave === 'malformed' && fragments === 2 && a.EventType === 'BUFFERING' ? '{"EventType":"BUFFERING","FragmentTimecode":}' : JSON.stringify(a));
     };
     let fragments = 0;
-    const timecode = (n: number) => (n - 1) * 1000;
+    /** Each fragment's timecode, as its Cluster's Timecode says (NaN: none found; then (n - 1) * 1000). */
+    const timecodes: number[] = [];
+    const timecode = (n: number) => (Number.isNaN(timecodes[n - 1]) ? (n - 1) * 1000 : timecodes[n - 1]);
     const complete = (n: number) => {
       const number = `9134385233318956923462746328${String(n).padStart(20, '0')}`;
       ack({ EventType: 'RECEIVED', FragmentTimecode: timecode(n), FragmentNumber: number });
@@ -202,8 +205,9 @@ export class FakeKinesisVideo {
     let closed = false;
     let body: Buffer;
     try {
-      ({ body } = await this.receive(req, () => {
+      ({ body } = await this.receive(req, (clusterTimecode) => {
         fragments++;
+        timecodes.push(clusterTimecode);
         if (fragments > 1) {
           complete(fragments - 1);
         }
@@ -212,8 +216,11 @@ export class FakeKinesisVideo {
           closed = true;
           return false;
         }
-        if (this.errorId !== undefined && fragments > this.errorAfterFragments) {
-          ack({ EventType: 'ERROR', FragmentTimecode: timecode(fragments), ErrorId: this.errorId });
+        // the service's rule: fragment timecodes never go back (4004 FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS)
+        const errorId = fragments > 1 && timecode(fragments) < timecode(fragments - 1) ? 4004
+          : this.errorId !== undefined && fragments > this.errorAfterFragments ? this.errorId : undefined;
+        if (errorId !== undefined) {
+          ack({ EventType: 'ERROR', FragmentTimecode: timecode(fragments), ErrorId: errorId });
           // like the service: the acknowledgements are flushed, then the connection is closed
           // (with the body still coming: a reset)
           const socket = req.socket;
@@ -240,15 +247,16 @@ export class FakeKinesisVideo {
   }
 
   /**
-   * Reads a request body, calling `onCluster` at each Matroska Cluster id (one split across chunks
-   * included); stops reading when it answers false. Returns the bytes read (kept if `keepBodies`).
+   * Reads a request body, calling `onCluster` with each Matroska Cluster's Timecode (an id or a
+   * Timecode split across chunks included); stops reading when it answers false. Returns the bytes
+   * read (kept if `keepBodies`).
    */
-  private async receive(req: IncomingMessage, onCluster: () => boolean): Promise<{ body: Buffer; bytes: number }> {
+  private async receive(req: IncomingMessage, onCluster: (timecode: number) => boolean): Promise<{ body: Buffer; bytes: number }> {
     const received: Buffer[] = [];
     let bytes = 0;
     let first = 0n;
     let last = 0n;
-    const head = Buffer.alloc(6);
+    /** Bytes of the previous chunk still to look at: its last 3 (an id split across chunks), or a Cluster whose Timecode has not come yet. */
     let tail = Buffer.alloc(0);
     const done = () => {
       this.timings.push({ url: String(req.url), bytes, first, last });
@@ -264,21 +272,56 @@ export class FakeKinesisVideo {
       if (this.keepBodies) {
         received.push(chunk);
       }
-      // an id split across the previous chunk and this one
-      if (tail.length > 0) {
-        tail.copy(head);
-        const n = chunk.copy(head, tail.length, 0, Math.min(3, chunk.length));
-        if (head.subarray(0, tail.length + n).indexOf(CLUSTER_ID) >= 0 && !onCluster()) {
+      const buf = tail.length > 0 ? Buffer.concat([tail, chunk]) : chunk;
+      let keepFrom = Math.max(0, buf.length - 3);
+      for (let i = buf.indexOf(CLUSTER_ID); i >= 0; i = buf.indexOf(CLUSTER_ID, i + 4)) {
+        const timecode = clusterTimecode(buf, i);
+        if (timecode === undefined) {
+          keepFrom = i; // wait for the rest of its header
+          break;
+        }
+        if (!onCluster(timecode)) {
           return done();
         }
       }
-      for (let i = chunk.indexOf(CLUSTER_ID); i >= 0; i = chunk.indexOf(CLUSTER_ID, i + 4)) {
-        if (!onCluster()) {
-          return done();
-        }
-      }
-      tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - 3)));
+      tail = Buffer.from(buf.subarray(keepFrom));
     }
     return done();
   }
+}
+
+/** EBML variable-size integer at `at`: value and length; undefined when `buf` ends first. */
+function vint(buf: Buffer, at: number): { value: number; length: number } | undefined {
+  if (at >= buf.length) return undefined;
+  const length = buf[at] === 0 ? 9 : Math.clz32(buf[at]) - 23;
+  if (at + length > buf.length) return undefined;
+  let value = buf[at] & (0xff >> length);
+  for (let k = 1; k < length; k++) value = value * 256 + buf[at + k];
+  return { value, length };
+}
+
+/**
+ * The Timecode of the Cluster whose id is at `at`: its first child elements are read until the
+ * Timecode (0xE7); undefined when `buf` ends before it. NaN when there is none among its first 8.
+ */
+function clusterTimecode(buf: Buffer, at: number): number | undefined {
+  const size = vint(buf, at + 4);
+  if (!size) return undefined;
+  let p = at + 4 + size.length;
+  for (let child = 0; child < 8 && p < at + 256; child++) {
+    if (p >= buf.length) return undefined;
+    const idLength = buf[p] === 0 ? 9 : Math.clz32(buf[p]) - 23;
+    if (idLength > 4) return NaN;
+    const childSize = vint(buf, p + idLength);
+    if (!childSize) return undefined;
+    const start = p + idLength + childSize.length;
+    if (idLength === 1 && buf[p] === 0xe7) {
+      if (start + childSize.value > buf.length) return undefined;
+      let value = 0;
+      for (let k = 0; k < childSize.value; k++) value = value * 256 + buf[start + k];
+      return value;
+    }
+    p = start + childSize.value;
+  }
+  return NaN;
 }
