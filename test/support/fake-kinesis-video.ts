@@ -206,11 +206,7 @@ export class FakeKinesisVideo {
     let body: Buffer;
     try {
       ({ body } = await this.receive(req, (clusterTimecode) => {
-        fragments++;
         timecodes.push(clusterTimecode);
-        if (fragments > 1) {
-          complete(fragments - 1);
-        }
         if (misbehave === 'end-early' && fragments === 2) {
           res.end();
           closed = true;
@@ -233,6 +229,11 @@ export class FakeKinesisVideo {
         }
         ack({ EventType: 'BUFFERING', FragmentTimecode: timecode(fragments) });
         return true;
+      }, () => {
+        fragments++;
+        if (fragments > 1) {
+          complete(fragments - 1);
+        }
       }));
     } catch {
       return; // the client went away
@@ -251,13 +252,15 @@ export class FakeKinesisVideo {
    * Timecode split across chunks included); stops reading when it answers false. Returns the bytes
    * read (kept if `keepBodies`).
    */
-  private async receive(req: IncomingMessage, onCluster: (timecode: number) => boolean): Promise<{ body: Buffer; bytes: number }> {
+  private async receive(req: IncomingMessage, onCluster: (timecode: number) => boolean, onClusterStart: () => void = () => undefined): Promise<{ body: Buffer; bytes: number }> {
     const received: Buffer[] = [];
     let bytes = 0;
     let first = 0n;
     let last = 0n;
     /** Bytes of the previous chunk still to look at: its last 3 (an id split across chunks), or a Cluster whose Timecode has not come yet. */
     let tail = Buffer.alloc(0);
+    /** The Cluster at the start of `tail` was announced (`onClusterStart`) and waits for its Timecode. */
+    let announced = false;
     const done = () => {
       this.timings.push({ url: String(req.url), bytes, first, last });
       return { body: this.keepBodies ? Buffer.concat(received) : Buffer.alloc(0), bytes };
@@ -275,9 +278,14 @@ export class FakeKinesisVideo {
       const buf = tail.length > 0 ? Buffer.concat([tail, chunk]) : chunk;
       let keepFrom = Math.max(0, buf.length - 3);
       for (let i = buf.indexOf(CLUSTER_ID); i >= 0; i = buf.indexOf(CLUSTER_ID, i + 4)) {
+        if (!(announced && i === 0)) {
+          onClusterStart(); // the previous Cluster is complete
+        }
+        announced = false;
         const timecode = clusterTimecode(buf, i);
         if (timecode === undefined) {
           keepFrom = i; // wait for the rest of its header
+          announced = true;
           break;
         }
         if (!onCluster(timecode)) {
