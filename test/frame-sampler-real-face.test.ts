@@ -16,6 +16,11 @@ import { cameraInput, context, DATA_ARN, loadSampler, SamplerServices, startSamp
 import { FFMPEG } from './support/media-tools';
 import { jpegsPerSecond, SCENE_PHOTO, serveJpegsPerSecond } from './support/real-video';
 import { venvBin } from './support/tools';
+import { checkIam } from './support/iam-check';
+import { samplerDeployment, samplerRole } from './support/iam-deployments';
+
+// every AWS call the sampler makes is evaluated against the synthesized policies (test/support/iam-check.ts)
+checkIam({ deployment: samplerDeployment, callers: { AKIDEXAMPLE: samplerRole } });
 
 const OPENCV = path.join(__dirname, 'support', 'opencv-faces.py');
 type Box = [number, number, number, number];

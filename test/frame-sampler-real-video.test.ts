@@ -11,6 +11,11 @@ import * as path from 'node:path';
 import { decode, thumbnail } from '../lib/runtime/frame-sampler/frames';
 import { cameraInput, context, DATA_ARN, loadSampler, SamplerServices, startSamplerServices } from './support/frame-sampler-harness';
 import { jpegsPerSecond, SceneOptions, sceneVideo, serveJpegsPerSecond } from './support/real-video';
+import { checkIam } from './support/iam-check';
+import { samplerDeployment, samplerRole } from './support/iam-deployments';
+
+// every AWS call the sampler makes is evaluated against the synthesized policies (test/support/iam-check.ts)
+checkIam({ deployment: samplerDeployment, callers: { AKIDEXAMPLE: samplerRole } });
 
 const SECONDS = 8;
 const SCENES: Record<string, SceneOptions> = {

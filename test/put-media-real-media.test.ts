@@ -16,6 +16,11 @@ import { cliEnv } from './support/cli-env';
 import { FakeKinesisVideo } from './support/fake-kinesis-video';
 import { ffmpegMkv, FFMPEG, gstreamerMkv, VideoOptions } from './support/media-tools';
 import { readMkv } from './support/mkv-reader';
+import { checkIam } from './support/iam-check';
+import { cliDeployment, role } from './support/iam-deployments';
+
+// every AWS call the CLI makes is evaluated against the synthesized policies (test/support/iam-check.ts)
+checkIam({ deployment: cliDeployment, callers: { AKIDEXAMPLE: role(/Uploader\/Resource$/) } });
 
 const CLI = path.join(__dirname, '..', 'assets', 'cli', 'index.js');
 let kvs: FakeKinesisVideo;
