@@ -115,6 +115,27 @@ test('end to end: frames in, records of the documented shape out, events valid a
   expect(consumer.sqs.bodies()).toEqual([]);
 });
 
+test('a person stepping into the spot another left seconds before is searched and named, not given the other\'s name', async () => {
+  const start = t0();
+  // alice walks up to the door (4-8 s, last seen at x 200) and leaves; 3 s later bob stands on that spot (10-14 s)
+  addVideo(start, 20, (ms) => {
+    const s = Math.floor(ms / 1000);
+    if (s >= 4 && s < 8) return [{ person: 'alice', x: 200 - (7 - s) * 8, y: 100, size: 72 }];
+    if (s >= 10 && s < 14) return [{ person: 'bob', x: 200, y: 100, size: 72 }];
+    return [];
+  });
+  seedState(services.dynamodb, { position: { N: String(start - 1000) } });
+  await loadSampler()(cameraInput(), context());
+  const named = (from: number, to: number) =>
+    services.kinesis
+      .json(DATA_ARN)
+      .filter((r) => r.InputInformation.KinesisVideo.ProducerTimestamp * 1000 >= start + from * 1000 && r.InputInformation.KinesisVideo.ProducerTimestamp * 1000 < start + to * 1000)
+      .flatMap((r) => r.FaceSearchResponse.map((f: any) => f.MatchedFaces[0]?.Face.ExternalImageId));
+  expect(new Set(named(4, 8))).toEqual(new Set(['alice']));
+  expect(new Set(named(10, 14))).toEqual(new Set(['bob']));
+  expect(services.rekognition.searched).toEqual(['alice', 'bob']);
+});
+
 test('pages, NO_MEDIA gaps, MEDIA_ERROR, a throttled GetImages and partly failed PutRecords: nothing lost, nothing twice', async () => {
   const start = t0();
   const faceAt = (ms: number) => (ms >= 10_000 && ms < 60_000) || (ms >= 100_000 && ms < 140_000) || (ms >= 300_000 && ms < 350_000);

@@ -225,11 +225,9 @@ export async function analyseFrame(
     tracks.push({ box: face.BoundingBox, lastSeen: timeMs, searchedAt: timeMs, matches });
     results.push({ DetectedFace: face, MatchedFaces: matches });
   }
-  // tracks not seen in this frame live on until their ttl (a face may be missed in one frame)
-  for (const t of alive) {
-    if (!used.has(t)) {
-      tracks.push(t);
-    }
-  }
+  // A track this analysed frame did not see ends here: the next face at its place is searched, not
+  // taken for the one that left (a person stepping into the spot another just left would otherwise be
+  // reported under the other's name until the identity window ran out). A face DetectFaces misses in
+  // one frame costs one more search when it is seen again.
   return { results, tracks, detectCalls: 1, searchCalls, throttles: counters.throttles };
 }
