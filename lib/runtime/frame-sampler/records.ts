@@ -7,12 +7,14 @@
  * PRODUCER_TIMESTAMP selector gives no server time), FrameOffsetInSeconds is 0.
  */
 import { PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { ENGINE_NAMES } from '../../events';
 import type { FaceSearchRecord, FaceSearchResult } from '../face-records/parser';
 import { isRetryable } from '../shared/errors';
 import { retryOptionsFromEnv, withRetry } from '../shared/retry';
 import { kinesis } from './clients';
 
-export const ENGINE = 'frame-sampling';
+/** The engine this sampler's records name: the event contract's value. */
+export const ENGINE = ENGINE_NAMES.FRAME_SAMPLING;
 
 export function faceSearchRecord(videoStreamArn: string, timeMs: number, results: FaceSearchResult[]): FaceSearchRecord & { Engine: string } {
   const seconds = timeMs / 1000;

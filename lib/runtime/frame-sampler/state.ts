@@ -15,6 +15,7 @@
  *   startedAt    S  ISO time written by the start schedule: sampling resumes there, not earlier
  */
 import { GetItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { isConditionFailure } from '../shared/errors';
 import { dynamodb } from './clients';
 import { settings } from './config';
 import type { Track } from './faces';
@@ -30,8 +31,6 @@ export interface CameraState {
   /** Live mode: the follower waiting to be handed the lease. */
   readonly successor?: string;
 }
-
-const isConditionFailure = (error: unknown) => (error as Error)?.name === 'ConditionalCheckFailedException';
 
 /**
  * Sets `fields` of the camera's row if `condition` holds (`#name` for a field or lease attribute,
