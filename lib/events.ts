@@ -74,6 +74,21 @@ export interface FaceMatch {
   readonly confidence?: number;
 }
 
+/**
+ * Where the pictures of a sighting are (with the pipeline's `snapshots` on): two JPEG objects in
+ * S3, both stored before the event was sent, so that a target may fetch them at once. Keys are
+ * `<keyPrefix><camera>/<YYYY-MM-DD of frameTime, UTC>/<frame time ms>-<face index>-<hash of id>/face.jpg`
+ * and `.../frame.jpg`.
+ */
+export interface FaceSnapshot {
+  /** The bucket's name. */
+  readonly bucket: string;
+  /** The face: its bounding box with a margin around it. */
+  readonly faceKey: string;
+  /** The whole frame the face was found in. */
+  readonly frameKey: string;
+}
+
 /** The detail of a "Face Matched" or "Face Not Matched" event: one detected face in one frame. */
 export interface FaceSightingDetail {
   readonly version: '1';
@@ -109,6 +124,11 @@ export interface FaceSightingDetail {
   readonly match?: FaceMatch;
   /** Every match, highest similarity first. */
   readonly matches: FaceMatch[];
+  /**
+   * The stored pictures of this sighting, with the pipeline's `snapshots` on; absent when they are
+   * off, or when storing them failed (the event is sent without them, and a metric counts it).
+   */
+  readonly snapshot?: FaceSnapshot;
 }
 
 /** The detail of a "Face Matched" event: `matched` is true and `match` is the best match. */

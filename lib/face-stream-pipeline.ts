@@ -15,6 +15,7 @@ import { cameraScope } from './private/camera-stacks';
 import { checkStackLimits } from './private/limits';
 import { PipelineMonitoring, validateAlarmPeriod } from './private/pipeline-monitoring';
 import { LIBRARY_VERSION } from './private/version';
+import { SnapshotOptions, SnapshotStore } from './snapshots';
 import { CAMERA_NAME, COLLECTION_ID, show, validateName, validateNumber } from './private/validate';
 
 /** Rekognition's default quota of stream processors per account and Region. */
@@ -129,6 +130,21 @@ export interface FaceStreamPipelineProps {
   readonly enrollmentOptions?: FaceEnrollmentOptions;
 
   /**
+   * Snapshots: with every sighting that becomes an event, a JPEG of the face (its box plus a
+   * margin) and of the whole frame, stored in S3 before the event is sent; the event's detail
+   * names them (`snapshot`). Biometric data: README "Snapshots and privacy". A site stores its
+   * snapshots in its hub's store.
+   * @default false
+   */
+  readonly snapshots?: boolean;
+
+  /**
+   * Settings of snapshots (bucket, key prefix, expiry, face margin). Giving them turns snapshots on.
+   * @default - a new bucket, encrypted with the pipeline's encryptionKey when given, objects kept 30 days
+   */
+  readonly snapshotOptions?: SnapshotOptions;
+
+  /**
    * What a person is in the collection. `FaceIdentity.users()`: enrolment keeps one Rekognition
    * user per external image id (the person), built from all of their pictures, and cameras search
    * users (SearchUsersByImage): every camera needs the frame-sampling engine. A site takes its hub's.
@@ -199,6 +215,9 @@ export class FaceStreamPipeline extends Construct {
   /** Face enrolment from S3; present with `enrollment: true`. */
   public readonly enrollment?: FaceEnrollment;
 
+  /** Where snapshots are stored; present with `snapshots: true` (a site: its hub's). */
+  public readonly snapshots?: SnapshotStore;
+
   /** The alarms (empty with `alarms: false`); cameras added later add theirs. */
   public readonly alarms: cloudwatch.Alarm[];
 
@@ -226,9 +245,9 @@ export class FaceStreamPipeline extends Construct {
     super(scope, id);
     validateNumber('cameraStacks', props.cameraStacks, 1, MAX_CAMERA_STACKS, true);
     if (props.hub) {
-      const own = (['collection', 'collectionId', 'consumer', 'consumerProps', 'enrollment', 'enrollmentOptions'] as const).filter((key) => props[key] !== undefined);
+      const own = (['collection', 'collectionId', 'consumer', 'consumerProps', 'enrollment', 'enrollmentOptions', 'snapshots', 'snapshotOptions'] as const).filter((key) => props[key] !== undefined);
       if (own.length > 0) {
-        throw new Error(`hub gives this pipeline its collection, consumer and enrolment; remove ${own.join(', ')} (or hub)`);
+        throw new Error(`hub gives this pipeline its collection, consumer, enrolment and snapshots; remove ${own.join(', ')} (or hub)`);
       }
       if (props.hub.hub) {
         throw new Error(`hub must be a pipeline without a hub of its own: ${props.hub.node.path} is a site of ${props.hub.hub.node.path}; use that one`);
@@ -261,6 +280,18 @@ export class FaceStreamPipeline extends Construct {
         ...props.enrollmentOptions,
         identity: this.identity,
         collection: this.collection,
+      });
+    }
+    if (props.snapshots === false && props.snapshotOptions) {
+      throw new Error('snapshotOptions configure snapshots, which snapshots: false leaves out. Remove one of them');
+    }
+    if (props.hub) {
+      this.snapshots = props.hub.snapshots;
+    } else if (props.snapshots || props.snapshotOptions) {
+      this.snapshots = new SnapshotStore(this, 'Snapshots', { encryptionKey: props.snapshotOptions?.bucket ? undefined : props.encryptionKey, ...props.snapshotOptions });
+      new CfnOutput(this, 'SnapshotBucketName', {
+        description: 'Face and frame snapshots of every sighting event are stored here (README: Snapshots and privacy)',
+        value: this.snapshots.bucket.bucketName,
       });
     }
     this.streamNamePrefix = props.hub?.streamNamePrefix ?? this.consumer?.dataStreamNamePrefix ?? `${Names.uniqueResourceName(this, { maxLength: 40, separator: '-' })}-`;

@@ -2,6 +2,7 @@ export * from './face-events';
 export * from './video-stream';
 export * from './face-collection';
 export * from './face-identity';
+export * from './snapshots';
 export * from './face-enrollment';
 export * from './stream-processor';
 export * from './face-search-engine';

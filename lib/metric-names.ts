@@ -53,3 +53,14 @@ export const SAMPLER_METRICS = {
   /** Frame time to record written (live mode). */
   LATENCY_SECONDS: 'LatencySeconds',
 } as const;
+
+/**
+ * Snapshots (with the pipeline's `snapshots` on), published by whichever handler stores them (the
+ * frame sampler, or the consumer for stream-processor cameras) under its own service dimension.
+ */
+export const SNAPSHOT_METRICS = {
+  /** Sightings whose face and frame JPEGs were stored. */
+  STORED: 'SnapshotsStored',
+  /** Sightings sent without a snapshot because fetching or storing the pictures failed. */
+  FAILED: 'SnapshotsFailed',
+} as const;
