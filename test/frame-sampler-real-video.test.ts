@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { decode, thumbnail } from '../lib/runtime/frame-sampler/frames';
+import { thumbnail } from '../lib/runtime/frame-sampler/frames';
+import { decode } from '../lib/runtime/shared/pictures';
 import { cameraInput, context, DATA_ARN, loadSampler, SamplerServices, startSamplerServices } from './support/frame-sampler-harness';
 import { jpegsPerSecond, SceneOptions, sceneVideo, serveJpegsPerSecond } from './support/real-video';
 import { checkIam } from './support/iam-check';

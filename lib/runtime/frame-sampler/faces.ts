@@ -11,7 +11,8 @@ import { takeToken, throttled } from './budget';
 import { rekognition } from './clients';
 import type { CameraInput } from './config';
 import { settings } from './config';
-import { Box, cropFace, Frame } from './frames';
+import { cropFace } from './frames';
+import type { Box, Frame } from '../shared/pictures';
 import { errorName } from '../shared/errors';
 import { retryOptionsFromEnv, withRetry } from '../shared/retry';
 

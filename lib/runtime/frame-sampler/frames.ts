@@ -1,24 +1,10 @@
 /**
- * Pixels, in pure JavaScript (no native binaries, so the arm64 bundle runs anywhere): JPEG decoding
- * and encoding with jpeg-js, a luma thumbnail to tell changed frames from unchanged ones, and the
- * padded crop of one face that SearchFacesByImage is sent.
+ * What the sampler does with pixels (../shared/pictures.ts decodes, encodes and crops): a colour
+ * thumbnail to tell changed frames from unchanged ones, and the padded crop of one face that the
+ * search is sent.
  */
-import * as jpeg from 'jpeg-js';
+import { Box, Crop, cropBox, Frame } from '../shared/pictures';
 
-export interface Frame {
-  readonly width: number;
-  readonly height: number;
-  /** RGBA */
-  readonly data: Uint8Array;
-}
-
-/** Larger frames than this are refused (jpeg-js's memory guard; 4K is 33 MP of RGBA at most). */
-const MAX_MEMORY_MB = 512;
-
-export function decode(bytes: Buffer): Frame {
-  const image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: MAX_MEMORY_MB });
-  return { width: image.width, height: image.height, data: image.data };
-}
 
 /** Thumbnail grid: 32 x 18 cells (16:9 frames give square cells). */
 export const THUMB_W = 32;
@@ -87,43 +73,12 @@ export function changed(previous: Uint8Array | undefined, current: Uint8Array): 
   return total / current.length >= MEAN_THRESHOLD;
 }
 
-export interface Box {
-  readonly Width: number;
-  readonly Height: number;
-  readonly Left: number;
-  readonly Top: number;
-}
-
 /** Rekognition refuses images smaller than 80 x 80 pixels. */
 export const MIN_CROP_PX = 80;
 /** Padding on each side of the face, as a share of the face's size: the model needs some context. */
 export const CROP_PADDING = 0.5;
 
-export interface Crop {
-  readonly jpeg: Buffer;
-  /** The crop in the frame's pixels. */
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-}
-
 /** The face's box, padded, at least MIN_CROP_PX square (clamped to the frame), as a JPEG. */
 export function cropFace(frame: Frame, box: Box, quality = 90): Crop {
-  const fw = frame.width;
-  const fh = frame.height;
-  const cx = (box.Left + box.Width / 2) * fw;
-  const cy = (box.Top + box.Height / 2) * fh;
-  const w = Math.min(fw, Math.max(MIN_CROP_PX, Math.round(box.Width * fw * (1 + 2 * CROP_PADDING))));
-  const h = Math.min(fh, Math.max(MIN_CROP_PX, Math.round(box.Height * fh * (1 + 2 * CROP_PADDING))));
-  const x = Math.max(0, Math.min(fw - w, Math.round(cx - w / 2)));
-  const y = Math.max(0, Math.min(fh - h, Math.round(cy - h / 2)));
-  const data = Buffer.alloc(w * h * 4);
-  const src = frame.data;
-  for (let row = 0; row < h; row++) {
-    const from = ((y + row) * fw + x) * 4;
-    data.set(src.subarray(from, from + w * 4), row * w * 4);
-  }
-  const encoded = jpeg.encode({ data, width: w, height: h }, quality);
-  return { jpeg: Buffer.from(encoded.data), x, y, width: w, height: h };
+  return cropBox(frame, box, { padding: CROP_PADDING, quality, minPx: MIN_CROP_PX, atEdge: 'shift' });
 }
