@@ -9,6 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ENROLLMENT_PREFIX } from './enrollment-settings';
 import type { IFaceCollection } from './face-collection';
 import { FaceIdentity } from './face-identity';
 import { grantPutFaceEvents } from './private/grants';
@@ -17,7 +18,7 @@ import { ack, ackBasicExecutionRole, ackWildcard } from './private/nag';
 import { failureQueue, handlerFunction } from './private/resources';
 
 /** Where enrolment pictures go in the bucket: `faces/<external-image-id>/<name>.jpg|jpeg|png`. */
-const FACES_PREFIX = 'faces/';
+const FACES_PREFIX = ENROLLMENT_PREFIX;
 
 /**
  * Options of face enrolment.

@@ -60,17 +60,23 @@ for (const { name, entry } of entries.filter((e) => wanted.length === 0 || wante
   }
   const tmpdir = `${outdir}.tmp-${process.pid}`;
   rmSync(tmpdir, { recursive: true, force: true });
-  // The CLI is three files: index.js uploads with no SDK code at all; shared-config.js (the SDK's
+  // The CLI is four files: index.js uploads with no SDK code at all; shared-config.js (the SDK's
   // readers of the shared config files, and its partitions table) and sdk.js (the credential chain,
   // `follow`) load only when the environment alone does not settle what they read (shared-config.js
-  // also for the partitions table when no endpoint is configured), so that a run does not parse
-  // code it never runs.
+  // also for the partitions table when no endpoint is configured); enrol.js (the enrol command, with
+  // its own copy of the small signing and settings code) loads for enrol only; so that a run does
+  // not parse code it never runs.
   const files =
     name === 'cli'
       ? {
-          entryPoints: { index: entry, sdk: join(root, 'lib', 'cli', 'sdk.ts'), 'shared-config': join(root, 'lib', 'cli', 'shared-config.ts') },
+          entryPoints: {
+            index: entry,
+            sdk: join(root, 'lib', 'cli', 'sdk.ts'),
+            'shared-config': join(root, 'lib', 'cli', 'shared-config.ts'),
+            enrol: join(root, 'lib', 'cli', 'enrol.ts'),
+          },
           outdir: tmpdir,
-          external: ['./sdk', './shared-config'],
+          external: ['./sdk', './shared-config', './enrol'],
         }
       : { entryPoints: [entry], outfile: join(tmpdir, 'index.js') };
   const result = await build({ ...files, metafile: true, ...handlerBuildOptions });

@@ -1,4 +1,4 @@
-/** The CLI's exit codes and the error that carries one (shared by every command, no dependencies). */
+/** The CLI's exit codes and the error that carries one (shared by every command, each number meaning one thing; no dependencies). */
 export const EXIT = {
   OK: 0,
   USAGE: 1,
@@ -11,6 +11,12 @@ export const EXIT = {
   PROTOCOL: 6,
   /** The MKV breaks a rule of fragments the service does not report: a fragment not starting with a keyframe, or frames before its start. */
   INVALID_MEDIA: 7,
+  /** enrol: the snapshot or picture to enrol was not found. */
+  NOT_FOUND: 8,
+  /** enrol: the enrolment function refused the picture (its reason is printed). */
+  REFUSED: 9,
+  /** enrol: the picture was stored, but no outcome came within --timeout. */
+  TIMEOUT: 10,
 } as const;
 
 /** A failure of any CLI command (put-media, follow, flag parsing) with the exit code the CLI reports it under. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `cdk-face-stream-pipeline put-media`: streams an MKV file or standard input into a Kinesis video
- * stream with PutMedia. Bundled into one dependency-free file (assets/cli/index.js), the package's bin.
+ * stream with PutMedia; `follow` (lib/cli/follow.ts) and `enrol` (lib/cli/enrol.ts). Bundled into one dependency-free file (assets/cli/index.js), the package's bin.
  */
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
@@ -11,6 +11,7 @@ import type { Progress } from './put-media';
 
 const HELP = `Usage: cdk-face-stream-pipeline put-media --stream <name-or-arn> [options] [file.mkv | -]
        cdk-face-stream-pipeline follow --stream <data-stream-name-or-arn> [options]   (follow --help)
+       cdk-face-stream-pipeline enrol --name <person> --bucket <enrolment-bucket> <source>  (enrol --help)
        cdk-face-stream-pipeline --version
 
 put-media streams an MKV file (H.264 video, fragments starting on an I-frame), or standard input
@@ -188,8 +189,12 @@ export async function main(argv: string[]): Promise<number> {
     const { follow } = await import('./sdk');
     return follow(rest);
   }
+  if (command === 'enrol' || command === 'enroll') {
+    const { enrol } = await import('./enrol');
+    return enrol(rest);
+  }
   if (command !== 'put-media') {
-    process.stderr.write(`error: unknown command ${JSON.stringify(command)}; the commands are put-media and follow (see --help)\n`);
+    process.stderr.write(`error: unknown command ${JSON.stringify(command)}; the commands are put-media, follow and enrol (see --help)\n`);
     return EXIT.USAGE;
   }
   return putMediaCommand(rest);

@@ -33,15 +33,16 @@ import { signedHeaders } from './sigv4';
 const SIGNING_NAME = 'kinesisvideo';
 
 /**
- * The Region, endpoint variants and configured endpoint, as a KinesisVideoClient resolves them;
- * undefined when there is no Region (or it is not a valid host name). Throws "Region is missing"
- * for an empty --region, as the client's constructor does.
+ * The Region, endpoint variants and configured endpoint, as a KinesisVideoClient (or the client of
+ * `serviceId`, the SDK's service id, e.g. 'S3') resolves them; undefined when there is no Region
+ * (or it is not a valid host name). Throws "Region is missing" for an empty --region, as the
+ * client's constructor does.
  */
-export async function resolveSettings(regionFlag: string | undefined): Promise<AwsSettings | undefined> {
+export async function resolveSettings(regionFlag: string | undefined, serviceId = 'Kinesis Video'): Promise<AwsSettings | undefined> {
   const env = process.env;
   if ((regionFlag === undefined && env.AWS_REGION === undefined) || sharedConfigFilesExist(env)) {
     // a Region from the profile or instance metadata, or settings the profile may change
-    return (await import('./shared-config')).sharedConfigSettings(regionFlag);
+    return (await import('./shared-config')).sharedConfigSettings(regionFlag, serviceId);
   }
   // no shared config file: what the SDK reads is the environment, each setting falling back to its
   // default where the variable is not set or not valid
@@ -54,7 +55,8 @@ export async function resolveSettings(regionFlag: string | undefined): Promise<A
   };
   const resolved = regionConfig(regionFlag ?? (() => env.AWS_REGION!), flag('AWS_USE_FIPS_ENDPOINT') ?? false);
   return settingsOf(resolved, async () => {
-    const endpoint = flag('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS') ? undefined : env.AWS_ENDPOINT_URL_KINESIS_VIDEO || env.AWS_ENDPOINT_URL || undefined;
+    const serviceEndpoint = env[`AWS_ENDPOINT_URL_${serviceId.toUpperCase().replace(/ /g, '_')}`];
+    const endpoint = flag('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS') ? undefined : serviceEndpoint || env.AWS_ENDPOINT_URL || undefined;
     return { useDualstackEndpoint: flag('AWS_USE_DUALSTACK_ENDPOINT') ?? false, ...(endpoint !== undefined ? { configuredEndpoint: endpoint } : {}) };
   });
 }
@@ -161,10 +163,15 @@ export interface JsonRequest {
  * `kinesisvideo`; retried on network errors, 5xx and throttling as the SDK's standard mode does.
  */
 export async function kinesisVideoJson<T>(request: JsonRequest): Promise<T> {
+  return withRetries(() => sendJson<T>(request));
+}
+
+/** `send` retried on network errors, 5xx and throttling (an AwsRequestError), as the SDK's standard mode retries. */
+export async function withRetries<T>(send: () => Promise<T>): Promise<T> {
   const attempts = maxAttempts();
   for (let attempt = 1; ; attempt++) {
     try {
-      return await sendJson<T>(request);
+      return await send();
     } catch (error) {
       const e = error as AwsRequestError;
       if (attempt >= attempts || !isRetryable(e)) {

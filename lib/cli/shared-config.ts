@@ -22,29 +22,30 @@ import { settingsOf, type AwsSettings } from './region';
 export { partition };
 
 /** Kinesis Video Streams' service id: AWS_ENDPOINT_URL_KINESIS_VIDEO, services section key kinesis_video. */
-const SERVICE_ID = 'Kinesis Video';
+const KINESIS_VIDEO = 'Kinesis Video';
 
 /**
- * The Region, endpoint variants and configured endpoint as a KinesisVideoClient reads them from
- * the environment, the shared config files (AWS_PROFILE) and, for the Region, instance metadata.
- * Throws "Region is missing" for an empty --region, as the client's constructor does.
+ * The Region, endpoint variants and configured endpoint as a KinesisVideoClient (or the client of
+ * `serviceId`, e.g. 'S3') reads them from the environment, the shared config files (AWS_PROFILE)
+ * and, for the Region, instance metadata. Throws "Region is missing" for an empty --region, as the
+ * client's constructor does.
  */
-export async function sharedConfigSettings(regionFlag: string | undefined): Promise<AwsSettings | undefined> {
+export async function sharedConfigSettings(regionFlag: string | undefined, serviceId: string = KINESIS_VIDEO): Promise<AwsSettings | undefined> {
   const resolved = resolveRegionConfig({
     region: regionFlag ?? loadConfig(NODE_REGION_CONFIG_OPTIONS, { ...NODE_REGION_CONFIG_FILE_OPTIONS }),
     useFipsEndpoint: loadConfig(NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS),
   });
   return settingsOf(resolved, async () => ({
     useDualstackEndpoint: await loadConfig(NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS)(),
-    configuredEndpoint: await configuredEndpoint(),
+    configuredEndpoint: await configuredEndpoint(serviceId),
   }));
 }
 
 /**
- * An endpoint URL set for Kinesis Video in the environment or the shared config files, as the
- * SDK's getEndpointFromConfig reads it (which @smithy/core does not export).
+ * An endpoint URL set for the service (its SDK service id) in the environment or the shared config
+ * files, as the SDK's getEndpointFromConfig reads it (which @smithy/core does not export).
  */
-async function configuredEndpoint(): Promise<string | undefined> {
+async function configuredEndpoint(serviceId: string): Promise<string | undefined> {
   const ignore = await loadConfig<boolean>({
     environmentVariableSelector: (env) => booleanSelector(env, 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS', SelectorType.ENV),
     configFileSelector: (profile) => booleanSelector(profile, 'ignore_configured_endpoint_urls', SelectorType.CONFIG),
@@ -54,7 +55,7 @@ async function configuredEndpoint(): Promise<string | undefined> {
     return undefined;
   }
   return loadConfig<string | undefined>({
-    environmentVariableSelector: (env) => env[`AWS_ENDPOINT_URL_${SERVICE_ID.toUpperCase().replace(/ /g, '_')}`] || env.AWS_ENDPOINT_URL || undefined,
+    environmentVariableSelector: (env) => env[`AWS_ENDPOINT_URL_${serviceId.toUpperCase().replace(/ /g, '_')}`] || env.AWS_ENDPOINT_URL || undefined,
     configFileSelector: (profile, file) => {
       if (profile.services) {
         const key = ['services', profile.services].join(CONFIG_PREFIX_SEPARATOR);
@@ -62,7 +63,7 @@ async function configuredEndpoint(): Promise<string | undefined> {
         if (!section) {
           throw new Error(`The services section "${profile.services}" specified in the profile is not present in the shared configuration file.`);
         }
-        const url = section[[SERVICE_ID.toLowerCase().replace(/ /g, '_'), 'endpoint_url'].join(CONFIG_PREFIX_SEPARATOR)];
+        const url = section[[serviceId.toLowerCase().replace(/ /g, '_'), 'endpoint_url'].join(CONFIG_PREFIX_SEPARATOR)];
         if (url) {
           return url;
         }

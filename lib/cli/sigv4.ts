@@ -1,5 +1,5 @@
 /**
- * AWS Signature Version 4 for the CLI's two requests (GetDataEndpoint and PutMedia), as
+ * AWS Signature Version 4 for the CLI's requests (GetDataEndpoint and PutMedia; S3's for enrol), as
  * @smithy/signature-v4 signs them (test/cli-aws.test.ts compares the signatures), hashing with
  * node:crypto. Not @smithy/signature-v4 itself: it loads @smithy/core. Not a SHA-256 in JavaScript
  * (tried): this code runs once per process, in V8's interpreter, where every 32-bit intermediate
@@ -18,10 +18,12 @@ export interface SigningInput {
   readonly method: string;
   /** The request path, as sent (already URI-encoded). */
   readonly path: string;
+  /** The query parameters, not encoded (S3's `?tagging` is `{ tagging: '' }`). */
+  readonly query?: Record<string, string>;
   /** Every header to send, `host` included; the signature's headers are added to a copy. */
   readonly headers: Record<string, string>;
   /** The request body; its SHA-256 is signed unless the headers give x-amz-content-sha256. */
-  readonly body?: string;
+  readonly body?: string | Uint8Array;
   readonly region: string;
   readonly service: string;
   readonly credentials: AwsCredentialIdentity;
@@ -54,8 +56,9 @@ export function signedHeaders(input: SigningInput): Record<string, string> {
   const names = Object.keys(canonical).sort();
   const canonicalRequest = [
     input.method,
-    canonicalPath(input.path),
-    '', // no query
+    // S3's path is signed as sent: neither normalised nor encoded again
+    service === 's3' ? input.path : canonicalPath(input.path),
+    canonicalQuery(input.query ?? {}),
     ...names.map((name) => `${name}:${canonical[name]}`),
     '',
     names.join(';'),
@@ -68,6 +71,18 @@ export function signedHeaders(input: SigningInput): Record<string, string> {
   }
   headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${sha256(stringToSign, key).toString('hex')}`;
   return headers;
+}
+
+/** RFC 3986 encoding, as SigV4 wants every part of a query (and S3 a key's path segments). */
+export const uriEncode = (text: string): string => encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** The query sorted by encoded name, each `name=value` encoded. */
+function canonicalQuery(query: Record<string, string>): string {
+  return Object.entries(query)
+    .map(([name, value]) => [uriEncode(name), uriEncode(value)])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
+    .join('&');
 }
 
 /** The path normalised (no empty, . or .. segments) and URI-encoded once more, as SigV4 wants it for every service but S3. */
@@ -88,7 +103,7 @@ function canonicalPath(path: string): string {
 }
 
 /** SHA-256 of `data`, or its HMAC with `key`. */
-function sha256(data: string, key?: string | Uint8Array): Buffer {
+function sha256(data: string | Uint8Array, key?: string | Uint8Array): Buffer {
   // loaded at the first signature, so that --help and --version do without it
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const crypto = require('node:crypto') as typeof import('node:crypto');

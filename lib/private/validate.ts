@@ -1,4 +1,5 @@
 import { Token } from 'aws-cdk-lib';
+import { EXTERNAL_IMAGE_ID_RULE } from '../enrollment-settings';
 
 /** Names accepted by Rekognition for stream processors and collections. */
 export const REKOGNITION_NAME = /^[a-zA-Z0-9_.\-]+$/;
@@ -18,7 +19,7 @@ export const PROCESSOR_NAME: NameRule = { min: 1, max: 128, pattern: REKOGNITION
 /** A Rekognition collection id. */
 export const COLLECTION_ID: NameRule = { min: 1, max: 255, pattern: REKOGNITION_NAME, allowed: '[a-zA-Z0-9_.-]' };
 /** A Rekognition ExternalImageId (the person of an enrolled face). */
-export const EXTERNAL_IMAGE_ID: NameRule = { min: 1, max: 255, pattern: /^[a-zA-Z0-9_.\-:]+$/, allowed: '[a-zA-Z0-9_.-:]' };
+export const EXTERNAL_IMAGE_ID: NameRule = EXTERNAL_IMAGE_ID_RULE;
 
 /** Longest part of a value an error message echoes. */
 const SHOWN = 40;
