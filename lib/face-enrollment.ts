@@ -280,7 +280,10 @@ function validateVersionExpiration(props: FaceEnrollmentProps): void {
  * Uploads to a bucket encrypted with `key` are encrypted with it by default (bucket default
  * encryption). These statements refuse the uploads that ask for something else: another
  * algorithm (SSE-S3), another KMS key, SSE-KMS naming no key (S3 would use aws/s3), or a
- * customer-provided key (SSE-C). Uploads without encryption headers stay allowed.
+ * customer-provided key (SSE-C). Uploads without encryption headers stay allowed: each
+ * comparison applies only where its header is sent (`Null: false` and `StringNotEquals`; not
+ * `StringNotEqualsIfExists`, which IAM evaluates as true when the key is absent, and so denied
+ * every upload without the header).
  * `s3:x-amz-server-side-encryption-aws-kms-key-id` compares the header as sent: name the key by its ARN.
  */
 function denyOtherEncryption(bucket: s3.Bucket, key: kms.IKey): void {
@@ -295,8 +298,9 @@ function denyOtherEncryption(bucket: s3.Bucket, key: kms.IKey): void {
         conditions,
       }),
     );
-  deny('DenyOtherEncryptionAlgorithms', { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': ['aws:kms', 'aws:kms:dsse'] } });
-  deny('DenyOtherKmsKeys', { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': key.keyArn } });
+  const sent = (header: string, allowed: string | string[]) => ({ Null: { [header]: 'false' }, StringNotEquals: { [header]: allowed } });
+  deny('DenyOtherEncryptionAlgorithms', sent('s3:x-amz-server-side-encryption', ['aws:kms', 'aws:kms:dsse']));
+  deny('DenyOtherKmsKeys', sent('s3:x-amz-server-side-encryption-aws-kms-key-id', key.keyArn));
   deny('DenyKmsWithoutTheKey', { Null: { 's3:x-amz-server-side-encryption': 'false', 's3:x-amz-server-side-encryption-aws-kms-key-id': 'true' } });
   deny('DenyCustomerProvidedKeys', { Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'false' } });
 }

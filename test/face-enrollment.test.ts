@@ -166,8 +166,9 @@ describe('FaceEnrollment', () => {
     const denies = stack.resolve(bucketPolicy.Properties.PolicyDocument.Statement).filter((st: any) => st.Action === 's3:PutObject');
     const keyArn = { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] };
     expect(denies.map((st: any) => [st.Sid, st.Effect, st.Principal, st.Condition])).toEqual([
-      ['DenyOtherEncryptionAlgorithms', 'Deny', { AWS: '*' }, { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': ['aws:kms', 'aws:kms:dsse'] } }],
-      ['DenyOtherKmsKeys', 'Deny', { AWS: '*' }, { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn } }],
+      // each comparison only where its header is sent: IAM evaluates ...IfExists as true for an absent key, which denied plain uploads
+      ['DenyOtherEncryptionAlgorithms', 'Deny', { AWS: '*' }, { 'Null': { 's3:x-amz-server-side-encryption': 'false' }, 'StringNotEquals': { 's3:x-amz-server-side-encryption': ['aws:kms', 'aws:kms:dsse'] } }],
+      ['DenyOtherKmsKeys', 'Deny', { AWS: '*' }, { 'Null': { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' }, 'StringNotEquals': { 's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn } }],
       ['DenyKmsWithoutTheKey', 'Deny', { AWS: '*' }, { Null: { 's3:x-amz-server-side-encryption': 'false', 's3:x-amz-server-side-encryption-aws-kms-key-id': 'true' } }],
       ['DenyCustomerProvidedKeys', 'Deny', { AWS: '*' }, { Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'false' } }],
     ]);

@@ -77,9 +77,24 @@ export function apiCall(req: ReceivedRequest): ApiCall | undefined {
     const key = decodeURIComponent(rest.join('/'));
     const version = url.searchParams.has('versionId') ? 'Version' : '';
     const sub = url.searchParams.has('tagging') ? 'Tagging' : '';
-    const verb = { GET: 'Get', HEAD: 'Get', PUT: 'Put', DELETE: 'Delete' }[req.method] ?? req.method;
+    const verb = { GET: 'Get', HEAD: 'Head', PUT: 'Put', DELETE: 'Delete' }[req.method] ?? req.method;
     operation = key ? `${verb}Object${version}${sub}` : `${verb}Bucket`;
     params = { Bucket: bucket, Key: key };
+    const copySource = req.headers['x-amz-copy-source'];
+    if (operation === 'PutObject' && typeof copySource === 'string') {
+      // CopyObject: s3:PutObject on the copy, s3:GetObject (or GetObjectVersion) on the source
+      const [path, query] = copySource.split('?');
+      const [, sourceBucket, ...sourceKey] = decodeURIComponent(path.startsWith('/') ? path : `/${path}`).split('/');
+      operation = 'CopyObject';
+      params = { ...params, CopySource: { Bucket: sourceBucket, Key: sourceKey.join('/'), versioned: new URLSearchParams(query ?? '').has('versionId') } };
+    }
+    if (operation === 'GetBucket' && url.searchParams.get('list-type') === '2') {
+      operation = 'ListObjectsV2';
+      params = { ...params, Prefix: url.searchParams.get('prefix') ?? '', Delimiter: url.searchParams.get('delimiter') ?? undefined };
+    }
+    for (const header of ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-server-side-encryption-customer-algorithm']) {
+      if (typeof req.headers[header] === 'string') params[`s3:${header}`] = req.headers[header];
+    }
   } else if (service === 'lambda') {
     // REST-JSON: POST /2015-03-31/functions/<name or ARN>/invocations (Invoke, authorized as lambda:InvokeFunction)
     const [, , , name, what] = new URL(req.url, 'http://localhost').pathname.split('/');
@@ -207,9 +222,22 @@ export function authorizationRequests(d: Deployment, role: DeployedResource, cal
     }
     case 's3': {
       const object = p.Key ? `arn:aws:s3:::${p.Bucket}/${p.Key}` : `arn:aws:s3:::${p.Bucket}`;
-      ask(action, object);
+      // the encryption headers sent, as the condition keys of a PutObject (or the copy's)
+      const sse = Object.fromEntries(Object.entries(p).filter(([k]) => k.startsWith('s3:x-amz-server-side-encryption'))) as Record<string, string>;
+      if (call.operation === 'ListObjectsV2') {
+        ask(action, object, { 's3:prefix': p.Prefix, ...(p.Delimiter !== undefined ? { 's3:delimiter': p.Delimiter } : {}) });
+      } else if (call.operation === 'PutObject' || call.operation === 'CopyObject') {
+        ask(action, object, sse);
+      } else {
+        ask(action, object);
+      }
+      if (call.operation === 'CopyObject') {
+        const source = `arn:aws:s3:::${p.CopySource.Bucket}/${p.CopySource.Key}`;
+        ask(p.CopySource.versioned ? 's3:GetObjectVersion' : 's3:GetObject', source);
+        kmsOnBehalf(d, out, principal, call, d.resourceOf(source), 's3', ['kms:Decrypt'], { 'kms:EncryptionContext:aws:s3:arn': source });
+      }
       if (call.operation === 'GetObject' || call.operation === 'GetObjectVersion') kmsOnBehalf(d, out, principal, call, d.resourceOf(object), 's3', ['kms:Decrypt'], { 'kms:EncryptionContext:aws:s3:arn': object });
-      if (call.operation === 'PutObject') kmsOnBehalf(d, out, principal, call, d.resourceOf(object), 's3', ['kms:GenerateDataKey'], { 'kms:EncryptionContext:aws:s3:arn': object });
+      if (call.operation === 'PutObject' || call.operation === 'CopyObject') kmsOnBehalf(d, out, principal, call, d.resourceOf(object), 's3', ['kms:GenerateDataKey'], { 'kms:EncryptionContext:aws:s3:arn': object });
       break;
     }
     default:
@@ -224,6 +252,11 @@ const IAM_ACTION: Record<string, string> = {
   'sqs:DeleteMessageBatch': 'DeleteMessage',
   'sqs:ChangeMessageVisibilityBatch': 'ChangeMessageVisibility',
   'lambda:Invoke': 'InvokeFunction',
+  // HeadObject is authorized as GetObject, CopyObject as PutObject (plus GetObject on its source, above), ListObjectsV2 as ListBucket
+  's3:HeadObject': 'GetObject',
+  's3:HeadObjectVersion': 'GetObjectVersion',
+  's3:CopyObject': 'PutObject',
+  's3:ListObjectsV2': 'ListBucket',
 };
 
 /** GetRecords names no stream: it reads the one its iterator came from (the caller's last stream). */

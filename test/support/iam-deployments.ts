@@ -15,7 +15,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import { FaceCollection, FaceEnrollment, FaceIdentity, FaceSearchConsumer, FaceSearchEngine, FaceStreamPipeline, StreamProcessor, VideoStream } from '../../lib';
+import { FaceCollection, FaceEnrollment, FaceIdentity, FaceSearchConsumer, FaceSearchEngine, FaceStreamPipeline, SnapshotStore, StreamProcessor, VideoStream } from '../../lib';
 import { AppSnapshot, DeployedResource, Deployment, DeploymentOptions, snapshotOf } from './iam-deployment';
 
 export const ACCOUNT = '123456789012';
@@ -189,4 +189,32 @@ export function cliDeployment(): Deployment {
     kinesis.Stream.fromStreamArn(stack, 'GoneData', `arn:aws:kinesis:eu-west-1:${ACCOUNT}:stream/back-door-faces`).grantRead(follower);
   });
 }
+/**
+ * The CLI's enrol (test/cli-enrol.test.ts): enrolment as the harness names it (collection "staff",
+ * bucket "faces-bucket", table "enrolments") and snapshots in "snapshots-bucket", both encrypted
+ * with one customer-managed key (as a pipeline's encryptionKey does); the user "Enroller" with
+ * what the README's "Unknown face -> name it" says the command needs, and "Nobody" with nothing.
+ */
+export function enrolCliDeployment(): Deployment {
+  const names: DeploymentOptions['names'] = [
+    [/Enrollment\/Bucket\/Resource$/, 'faces-bucket'],
+    [/Enrollment\/Mapping\/Resource$/, 'enrolments'],
+    [/Snapshots\/Bucket\/Resource$/, 'snapshots-bucket'],
+  ];
+  return cached('enrol-cli', { account: ACCOUNT, region: 'eu-west-1', names }, (app) => {
+    const stack = new Stack(app, 'TestStack', { env: env('eu-west-1') });
+    const key = new kms.Key(stack, 'Key');
+    const collection = new FaceCollection(stack, 'Collection', { collectionId: 'staff' });
+    const enrollment = new FaceEnrollment(stack, 'Enrollment', { collection, encryptionKey: key });
+    const snapshots = new SnapshotStore(stack, 'Snapshots', { encryptionKey: key });
+    const enroller = new iam.Role(stack, 'Enroller', { assumedBy: new iam.AccountRootPrincipal() });
+    new iam.Role(stack, 'Nobody', { assumedBy: new iam.AccountRootPrincipal() });
+    // as the README's "Unknown face -> name it" lists it
+    snapshots.grantRead(enroller);
+    enroller.addToPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [snapshots.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${snapshots.keyPrefix}*`] } } }));
+    enroller.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:GetObjectTagging', 's3:GetObjectVersionTagging'], resources: [enrollment.bucket.arnForObjects(`${enrollment.prefix}*`)] }));
+    key.grant(enroller, 'kms:GenerateDataKey');
+  });
+}
+
 export const role = (pathPattern: RegExp) => (d: Deployment): DeployedResource => d.resource('AWS::IAM::Role', pathPattern);
