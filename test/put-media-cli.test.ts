@@ -197,7 +197,7 @@ test.each([
   [['put-media', '--stream', 's', '--timecode-type', 'sometimes'], '--timecode-type must be ABSOLUTE or RELATIVE, got "SOMETIMES"'],
   [['put-media', '--stream', 's', '--producer-start-timestamp', 'yesterday'], '--producer-start-timestamp must be epoch seconds'],
   [['put-media', '--stream', 's', '--fast'], 'unknown flag --fast (see --help)'],
-  [['upload'], 'unknown command "upload"; the commands are put-media and follow (see --help)'],
+  [['upload'], 'unknown command "upload"; the commands are put-media, follow and enrol (see --help)'],
   [['put-media', '--stream', 's', '--ack-timeout', 'never'], '--ack-timeout must be a number of seconds above 0'],
   [['put-media', '--stream', 's', '/no/such/file.mkv'], 'cannot read /no/such/file.mkv'],
 ])('usage errors exit 1: %j', async (args, message) => {
