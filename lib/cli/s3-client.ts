@@ -37,15 +37,15 @@ export interface S3Response {
 const encodeKey = (key: string) => key.split('/').map(uriEncode).join('/');
 
 /** The base URL of the bucket's requests, and whether the bucket goes in the path. */
-async function bucketUrl(settings: AwsSettings, bucket: string): Promise<{ origin: URL; pathStyle: boolean }> {
+export async function bucketUrl(settings: AwsSettings, bucket: string): Promise<{ origin: URL; pathStyle: boolean }> {
   if (settings.configuredEndpoint !== undefined) {
     return { origin: new URL(settings.configuredEndpoint), pathStyle: true };
   }
   const p = (await import('./shared-config')).partition(settings.region);
-  const suffix = settings.useDualstackEndpoint ? p.dualStackDnsSuffix : p.dnsSuffix;
+  // S3's dual-stack endpoints keep the partition's usual suffix: s3.dualstack.<region>.amazonaws.com
   const service = `s3${settings.useFipsEndpoint ? '-fips' : ''}${settings.useDualstackEndpoint ? '.dualstack' : ''}`;
   const pathStyle = bucket.includes('.');
-  return { origin: new URL(`https://${pathStyle ? '' : `${bucket}.`}${service}.${settings.region}.${suffix}/`), pathStyle };
+  return { origin: new URL(`https://${pathStyle ? '' : `${bucket}.`}${service}.${settings.region}.${p.dnsSuffix}/`), pathStyle };
 }
 
 /** One S3 call, retried on network errors, 5xx and throttling; an error status throws an AwsRequestError named by S3's code. */
