@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { snapshotKeys } from '../lib/runtime/shared/snapshot-keys';
@@ -297,13 +297,19 @@ test('--event without a snapshot: found by its id and camera with --snapshot-buc
   expect(notJson.stderr).toContain('error: the event in standard input is not JSON');
 });
 
-test('enrol --help prints the usage and the exit codes', async () => {
+test('enrol --help prints the usage and the exit codes, the same codes as the README\'s table', async () => {
   const run = await cli(['--help']);
   expect(run.code).toBe(0);
   expect(run.stdout).toContain('Usage: cdk-face-stream-pipeline enrol --name <person> --bucket <enrolment-bucket> <source>');
   for (const code of ['0   enrolled', '1   usage error', '2   AWS error', '8   the snapshot or picture was not found', '9   refused by enrolment', '10  no outcome within --timeout']) {
     expect(run.stdout).toContain(code);
   }
+  const helpCodes = [...run.stdout.split('Exit codes:')[1].matchAll(/^ {2}(\d+) +\S/gm)].map((m) => Number(m[1]));
+  const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Unknown face -> name it'), readme.indexOf('### Users mode'));
+  const readmeCodes = [...section.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1]));
+  expect(helpCodes).toEqual([0, 1, 2, 8, 9, 10]);
+  expect(readmeCodes).toEqual(helpCodes);
 });
 
 test('the KMS-encrypted enrolment bucket lets a plain upload or copy in (no encryption header), and still refuses one asking for another encryption', async () => {

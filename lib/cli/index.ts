@@ -11,7 +11,7 @@ import type { Progress } from './put-media';
 
 const HELP = `Usage: cdk-face-stream-pipeline put-media --stream <name-or-arn> [options] [file.mkv | -]
        cdk-face-stream-pipeline follow --stream <data-stream-name-or-arn> [options]   (follow --help)
-       cdk-face-stream-pipeline enrol --name <person> --bucket <enrolment-bucket> <source>  (enrol --help)
+       cdk-face-stream-pipeline enrol --name <person> --bucket <enrolment-bucket> <source>  (enrol --help; also "enroll")
        cdk-face-stream-pipeline --version
 
 put-media streams an MKV file (H.264 video, fragments starting on an I-frame), or standard input
