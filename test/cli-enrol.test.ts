@@ -87,9 +87,9 @@ interface Run {
   readonly stderr: string;
 }
 
-function cli(args: string[], options: { stdin?: string; accessKey?: string } = {}): Promise<Run> {
+function cli(args: string[], options: { stdin?: string; accessKey?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   const endpoint = process.env.AWS_ENDPOINT_URL_S3!;
-  const env = { ...cliEnv(endpoint, dir), AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: options.accessKey ?? 'AKIDENROLLER' };
+  const env = { ...cliEnv(endpoint, dir), AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: options.accessKey ?? 'AKIDENROLLER', ...options.env };
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, 'enrol', ...args], { env });
     let stdout = '';
@@ -227,6 +227,24 @@ test('access denied (a caller without the permissions): exit 2, with what to che
   const run = await cli(['--name', 'bob', '--bucket', BUCKET, '--snapshot-key', faceKey, '--snapshot-bucket', SNAPSHOTS], { accessKey: 'AKIDNOBODY' });
   expect(run.code).toBe(2);
   expect(run.stderr).toContain('error: copy: AccessDenied: User: AKIDNOBODY is not authorized to perform this operation (see enrol --help for the permissions it needs');
+});
+
+test('no Region anywhere: exit 2, naming --region and AWS_REGION, before any request', async () => {
+  const { faceKey } = storeSnapshot('front-door', sightingId(), 'bob');
+  s3.calls.length = 0;
+  const run = await cli(['--name', 'bob', '--bucket', BUCKET, '--snapshot-key', faceKey, '--snapshot-bucket', SNAPSHOTS], { env: { AWS_REGION: undefined } });
+  expect(run.code).toBe(2);
+  expect(run.stderr).toContain('error: no AWS Region: pass --region <region>, or set AWS_REGION');
+  expect(s3.calls).toEqual([]);
+});
+
+test('--event-id without --camera, for a caller who may not list the bucket: exit 2, pointing at --camera', async () => {
+  iam.knownDenial('s3:ListBucket', 'the Nobody role has no permission: the fake S3 answers AccessDenied, as S3 would');
+  s3.deniedKeys.add('AKIDNOBODY');
+  const run = await cli(['--name', 'dave', '--bucket', BUCKET, '--event-id', sightingId(), '--snapshot-bucket', SNAPSHOTS], { accessKey: 'AKIDNOBODY' });
+  expect(run.code).toBe(2);
+  expect(run.stderr).toContain('error: find the snapshot: AccessDenied');
+  expect(run.stderr).toContain('--camera spares the listing of camera folders (s3:ListBucket)');
 });
 
 test('--event-id with --camera: the key follows from the id; without --camera, each camera folder is looked in (ListObjectsV2, every page, HEAD)', async () => {

@@ -313,7 +313,8 @@ function awsFailure(error: AwsRequestError, what: string): CliError {
   if (['NoSuchKey', 'NotFound'].includes(error.name) && what === 'copy') {
     return new CliError(EXIT.NOT_FOUND, `the snapshot was not found (${error.name}: ${error.message}); snapshots expire (30 days by default)`);
   }
-  const hint = error.name === 'AccessDenied' || error.status === 403 ? ' (see enrol --help for the permissions it needs; S3 answers 403 for a missing key to a caller without s3:ListBucket)' : '';
+  const listing = what === 'find the snapshot' ? '; --camera spares the listing of camera folders (s3:ListBucket)' : '';
+  const hint = error.name === 'AccessDenied' || error.status === 403 ? ` (see enrol --help for the permissions it needs; S3 answers 403 for a missing key to a caller without s3:ListBucket${listing})` : '';
   return new CliError(EXIT.AWS, `${what}: ${error.name}: ${error.message}${hint}`);
 }
 
