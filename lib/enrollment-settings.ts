@@ -18,6 +18,8 @@ export const ENROLLMENT_TAGS = {
   OUTCOME: 'face-enrollment',
   /** The face id, when enrolled. */
   FACE_ID: 'face-id',
+  /** The failure code (FaceEnrollmentFailureCode in events.ts), when failed. */
+  CODE: 'face-enrollment-code',
   /** Why the picture was refused, when failed. */
   REASON: 'face-enrollment-reason',
 } as const;

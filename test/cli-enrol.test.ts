@@ -136,9 +136,9 @@ test('--snapshot-key: the snapshot is copied to faces/<name>/ (its bytes only), 
 });
 
 test.each([
-  ['no face', { faces: 0 } as FakeImage, 'refused: no face was found in the image\n'],
-  ['several faces', { faces: 3 } as FakeImage, 'refused: the image shows 3 faces  upload a picture of one person\n'],
-  ['a face too small', { faces: 1, unindexedReasons: ['SMALL_BOUNDING_BOX'] } as FakeImage, 'refused: the face is too small in the image  use a picture where the face is larger\n'],
+  ['no face', { faces: 0 } as FakeImage, 'refused: NoFace: no face was found in the image\n'],
+  ['several faces', { faces: 3 } as FakeImage, 'refused: SeveralFaces: the image shows 3 faces  upload a picture of one person\n'],
+  ['a face too small', { faces: 1, unindexedReasons: ['SMALL_BOUNDING_BOX'] } as FakeImage, 'refused: FaceTooSmall: the face is too small in the image  use a picture where the face is larger\n'],
 ])('refused by enrolment (%s): the reason from the function\'s tag is printed, exit 9', async (_, image, printed) => {
   const { faceKey, body } = storeSnapshot('front-door', sightingId(1), 'a crowd');
   script(body, image);

@@ -61,7 +61,7 @@ describe('S3 allows 10 tags per object: the object\'s own tags are kept, and wha
       'face not enrolled',
       'the object has too many tags of its own for the enrolment outcome tags; see the event for the outcome',
     ]);
-    expect(warnings[1]).toMatchObject({ ownTags: 10, omitted: ['face-enrollment', 'face-enrollment-reason'] });
+    expect(warnings[1]).toMatchObject({ ownTags: 10, omitted: ['face-enrollment', 'face-enrollment-code', 'face-enrollment-reason'] });
     expect(s3.calls.filter((c) => c.method === 'PUT')).toEqual([]);
   });
 });

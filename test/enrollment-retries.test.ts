@@ -67,6 +67,7 @@ describe('a failed attempt does not block Lambda\'s retries (claims)', () => {
     ]);
     expect(s3.tagsOf(BUCKET, 'faces/carol/group.jpg')).toEqual({
       'face-enrollment': 'failed',
+      'face-enrollment-code': 'SeveralFaces',
       'face-enrollment-reason': 'the image shows 3 faces  upload a picture of one person',
     });
   });

@@ -118,7 +118,7 @@ describe('every failure has a clear reason: a Face Enrollment Failed event and o
     await handler(upload(key));
     expect(rekognition.faces.size).toBe(0);
     expect(eventsOf('Face Enrollment Failed')).toEqual([expect.objectContaining({ key, code, reason: expect.stringContaining(reason) })]);
-    expect(s3.tagsOf(BUCKET, key)).toEqual({ 'face-enrollment': 'failed', 'face-enrollment-reason': expect.stringContaining(reason.replace(/[(),;]/g, ' ').slice(0, 20)) });
+    expect(s3.tagsOf(BUCKET, key)).toEqual({ 'face-enrollment': 'failed', 'face-enrollment-code': code, 'face-enrollment-reason': expect.stringContaining(reason.replace(/[(),;]/g, ' ').slice(0, 20)) });
   });
 
   test.each([

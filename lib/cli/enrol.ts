@@ -59,8 +59,8 @@ Exit codes:
   2   AWS error: access denied, bucket not found, no credentials, no Region
   8   the snapshot or picture was not found (no such key, no snapshot in the event, no camera
       folder holding the event id's snapshot, no such file)
-  9   refused by enrolment: "refused: <reason>" is printed (no face, several faces, too small,
-      low quality, ...: see the README's enrolment failure codes)
+  9   refused by enrolment: "refused: <code>: <reason>" is printed (NoFace, SeveralFaces,
+      FaceTooSmall, LowQuality, ...: the README's enrolment failure codes)
   10  no outcome within --timeout: the picture was stored (its key is printed) but the enrolment
       function has not tagged it yet; it may still do so
 `;
@@ -277,14 +277,14 @@ async function sourceOf(target: () => Promise<S3Target>, args: EnrolArgs, log: (
 }
 
 /** The outcome tags of the picture's version, once the enrolment function has written them. */
-export type Outcome = { readonly kind: 'enrolled'; readonly faceId?: string } | { readonly kind: 'failed'; readonly reason?: string };
+export type Outcome = { readonly kind: 'enrolled'; readonly faceId?: string } | { readonly kind: 'failed'; readonly code?: string; readonly reason?: string };
 
 export function outcomeOf(tags: Record<string, string>): Outcome | undefined {
   switch (tags[ENROLLMENT_TAGS.OUTCOME]) {
     case ENROLLMENT_OUTCOMES.ENROLLED:
       return { kind: 'enrolled', faceId: tags[ENROLLMENT_TAGS.FACE_ID] };
     case ENROLLMENT_OUTCOMES.FAILED:
-      return { kind: 'failed', reason: tags[ENROLLMENT_TAGS.REASON] };
+      return { kind: 'failed', code: tags[ENROLLMENT_TAGS.CODE], reason: tags[ENROLLMENT_TAGS.REASON] };
     default:
       return undefined;
   }
@@ -395,7 +395,7 @@ export async function enrol(argv: string[]): Promise<number> {
       process.stdout.write(`enrolled ${args.name}: face ${outcome.faceId ?? '(face id not tagged)'}\n`);
       return EXIT.OK;
     }
-    process.stdout.write(`refused: ${outcome.reason ?? '(no reason tagged: see the Face Enrollment Failed event)'}\n`);
+    process.stdout.write(`refused: ${outcome.code ? `${outcome.code}: ` : ''}${outcome.reason ?? '(no reason tagged: see the Face Enrollment Failed event)'}\n`);
     return EXIT.REFUSED;
   } catch (error) {
     const e = error instanceof AwsRequestError ? awsFailure(error, step) : (error as CliError);

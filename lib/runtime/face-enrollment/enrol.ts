@@ -1,4 +1,5 @@
 /** An upload (a new current version of a key): claim, index, record, tag, finish. */
+import { ENROLLMENT_OUTCOMES, ENROLLMENT_TAGS } from '../../enrollment-settings';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ENROLLMENT_METRICS } from '../../metric-names';
 import { FACE_DETAIL_TYPES } from '../shared/face-events';
@@ -162,11 +163,15 @@ export async function enrol(o: ObjectRef, deadline: number): Promise<void> {
   if (outcome.kind === 'enrolled') {
     logger.info('face enrolled', { ...where, faceId: outcome.face.faceId });
     metrics.addMetric(ENROLLMENT_METRICS.FACES_ENROLLED, MetricUnit.Count, 1);
-    await tagObject(o, [['face-enrollment', 'enrolled'], ['face-id', outcome.face.faceId]]);
+    await tagObject(o, [[ENROLLMENT_TAGS.OUTCOME, ENROLLMENT_OUTCOMES.ENROLLED], [ENROLLMENT_TAGS.FACE_ID, outcome.face.faceId]]);
   } else {
     logger.warn('face not enrolled', { ...where, code: outcome.rejection.code, reason: outcome.rejection.message, indexedAndDeleted: outcome.indexed });
     metrics.addMetric(ENROLLMENT_METRICS.ENROLLMENTS_FAILED, MetricUnit.Count, 1);
-    await tagObject(o, [['face-enrollment', 'failed'], ['face-enrollment-reason', outcome.rejection.message]]);
+    await tagObject(o, [
+      [ENROLLMENT_TAGS.OUTCOME, ENROLLMENT_OUTCOMES.FAILED],
+      [ENROLLMENT_TAGS.CODE, outcome.rejection.code],
+      [ENROLLMENT_TAGS.REASON, outcome.rejection.message],
+    ]);
   }
   await finish(recorded);
 }

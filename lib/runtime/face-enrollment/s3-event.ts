@@ -2,6 +2,7 @@
  * What one S3 event record says about an object, and the key layout
  * `faces/<external-image-id>/<name>.jpg|jpeg|png`.
  */
+import { EXTERNAL_IMAGE_ID_RULE } from '../../enrollment-settings';
 import type { S3EventRecord } from 'aws-lambda';
 import { config } from './config';
 import { EnrollmentRejected } from './errors';
@@ -85,7 +86,6 @@ export function objectOf(record: S3EventRecord): ObjectRef | undefined {
   return { bucket: record.s3.bucket.name, key, sequencer: paddedSequencer(o.sequencer ?? '0'), size, versionId, change, keyError };
 }
 
-const EXTERNAL_IMAGE_ID = /^[a-zA-Z0-9_.\-:]{1,255}$/;
 const FORMATS = new Set(['jpg', 'jpeg', 'png']);
 
 /** `faces/<external-image-id>/<name>.<ext>` -> the external image id, or a rejection. */
@@ -99,10 +99,11 @@ export function externalImageIdOf(key: string, prefix = config.prefix): string {
     throw new EnrollmentRejected('InvalidKey', `${key}: ${usage}`);
   }
   const [id, file] = parts;
-  if (!EXTERNAL_IMAGE_ID.test(id)) {
+  const rule = EXTERNAL_IMAGE_ID_RULE;
+  if (id.length < rule.min || id.length > rule.max || !rule.pattern.test(id)) {
     throw new EnrollmentRejected(
       'InvalidExternalImageId',
-      `${JSON.stringify(id)} is not a valid external image id: 1-255 characters of [a-zA-Z0-9_.-:] are allowed`,
+      `${JSON.stringify(id)} is not a valid external image id: ${rule.min}-${rule.max} characters of ${rule.allowed} are allowed`,
     );
   }
   const ext = file.includes('.') ? file.slice(file.lastIndexOf('.') + 1).toLowerCase() : '';

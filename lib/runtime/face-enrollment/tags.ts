@@ -1,12 +1,13 @@
 /**
- * The outcome as tags on the object's version: `face-enrollment` (enrolled | failed) and
- * `face-id` or `face-enrollment-reason`. S3 allows 10 tags per object; the object's own tags are
+ * The outcome as tags on the object's version (ENROLLMENT_TAGS): `face-enrollment` (enrolled |
+ * failed) and `face-id`, or `face-enrollment-code` and `face-enrollment-reason`. S3 allows 10 tags per object; the object's own tags are
  * never dropped: with 9 of them only `face-enrollment` fits, with 10 none does, and what is left
  * out is reported (a warning and the EnrollmentTagsOmitted metric). The event carries the outcome
  * either way.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GetObjectTaggingCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { ENROLLMENT_TAGS } from '../../enrollment-settings';
 import { ENROLLMENT_METRICS } from '../../metric-names';
 import { errorName } from '../shared/errors';
 import { logger, metrics, s3 } from './clients';
@@ -14,7 +15,7 @@ import { ObjectRef, versionOf } from './s3-event';
 
 export const MAX_TAGS = 10;
 /** The tags this library writes, most important first. */
-const OUTCOME_TAGS = ['face-enrollment', 'face-id', 'face-enrollment-reason'];
+const OUTCOME_TAGS: string[] = [ENROLLMENT_TAGS.OUTCOME, ENROLLMENT_TAGS.FACE_ID, ENROLLMENT_TAGS.CODE, ENROLLMENT_TAGS.REASON];
 
 /** S3 tag values allow letters, digits, spaces and + - = . _ : / @, up to 256 characters. */
 const tagValue = (text: string) => text.replace(/[^a-zA-Z0-9 +\-=._:/@]/g, ' ').slice(0, 256);
