@@ -11,6 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { IFaceCollection } from './face-collection';
 import { FaceIdentity } from './face-identity';
+import { denyOtherEncryption } from './private/bucket-encryption';
 import { grantPutFaceEvents } from './private/grants';
 import { skipCheckov, skipLambdaChecks } from './private/checkov';
 import { ack, ackBasicExecutionRole, ackWildcard } from './private/nag';
@@ -273,29 +274,4 @@ function validateVersionExpiration(props: FaceEnrollmentProps): void {
   if (!Token.isUnresolved(expiration.toSeconds()) && (expiration.toSeconds() < 86400 || expiration.toSeconds() % 86400 !== 0)) {
     throw new Error(`noncurrentVersionExpiration must be a whole number of days, at least 1, got ${expiration.toHumanString()}`);
   }
-}
-
-/**
- * Uploads to a bucket encrypted with `key` are encrypted with it by default (bucket default
- * encryption). These statements refuse the uploads that ask for something else: another
- * algorithm (SSE-S3), another KMS key, SSE-KMS naming no key (S3 would use aws/s3), or a
- * customer-provided key (SSE-C). Uploads without encryption headers stay allowed.
- * `s3:x-amz-server-side-encryption-aws-kms-key-id` compares the header as sent: name the key by its ARN.
- */
-function denyOtherEncryption(bucket: s3.Bucket, key: kms.IKey): void {
-  const deny = (sid: string, conditions: Record<string, unknown>) =>
-    bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid,
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['s3:PutObject'],
-        resources: [bucket.arnForObjects('*')],
-        conditions,
-      }),
-    );
-  deny('DenyOtherEncryptionAlgorithms', { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': ['aws:kms', 'aws:kms:dsse'] } });
-  deny('DenyOtherKmsKeys', { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': key.keyArn } });
-  deny('DenyKmsWithoutTheKey', { Null: { 's3:x-amz-server-side-encryption': 'false', 's3:x-amz-server-side-encryption-aws-kms-key-id': 'true' } });
-  deny('DenyCustomerProvidedKeys', { Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'false' } });
 }

@@ -7,10 +7,11 @@ import { ENGINE_NAMES } from '../events';
 import { METRICS_NAMESPACE, SAMPLER_METRICS, SAMPLER_SERVICE } from '../metric-names';
 import { ScheduleExpressions, validateSchedule } from '../private/analysis-schedule';
 import { ackWildcard } from '../private/nag';
+import { SNAPSHOT_DEFAULTS } from '../snapshot-settings';
 import { show, validateNumber } from '../private/validate';
 import { EngineInput } from './engine-input';
 import { CAMERA_STATE_KEY_PREFIX, FrameSamplerResources } from './frame-sampler-resources';
-import type { CameraInput, SamplingMode } from '../runtime/frame-sampler/config';
+import type { CameraInput, SamplingMode, SnapshotInput } from '../runtime/frame-sampler/config';
 
 /** What the frame-sampling engine needs for one camera (FaceSearchEngineBindOptions). */
 export type SamplingEngineInput = EngineInput;
@@ -111,6 +112,7 @@ export function bindFrameSampling(scope: Construct, input: SamplingEngineInput, 
     minFaceWidth: options.minFaceWidth ?? 0.04,
     maxFacesPerFrame: options.maxFacesPerFrame ?? 5,
     ...(input.searchUsers ? { identity: 'users' as const } : {}),
+    ...(input.snapshots ? { snapshots: snapshotInput(scope, shared, input) } : {}),
   } satisfies CameraInput;
   new CfnSchedule(scope, 'SamplerSchedule', {
     description: `face-stream-pipeline: samples camera ${input.cameraName}`.slice(0, 512),
@@ -236,4 +238,32 @@ function scheduleStartStop(scope: Construct, shared: FrameSamplerResources, stat
     });
   update('StartSchedule', schedule.start, true);
   update('StopSchedule', schedule.stop, false);
+}
+
+/**
+ * Snapshots of a camera: where to store them and how often, in the camera's schedule input (one
+ * sampler serves the frame-sampling cameras of every pipeline of its stack, with or without
+ * snapshots, each with its own store: not its environment). The sampler's policy gains one
+ * statement for every store, never one per camera: s3:PutObject on `<bucket>/<prefix>*`, and the
+ * bucket key's kms:GenerateDataKey through S3.
+ */
+function snapshotInput(scope: Construct, shared: FrameSamplerResources, input: SamplingEngineInput): SnapshotInput {
+  const store = input.snapshots!;
+  const window = input.dedupeWindow?.toSeconds() ?? 60;
+  if (Token.isUnresolved(window)) {
+    throw new Error(`Camera "${input.cameraName}": dedupeWindow must be a literal duration`);
+  }
+  shared.allow('StoreSnapshots', ['s3:PutObject'], store.objectsArn);
+  ackWildcard(shared, store.objectsArn, `the snapshots of the frame-sampling cameras (any sighting's face.jpg and frame.jpg, named at run time) under the store's key prefix "${store.keyPrefix}"`);
+  const key = store.bucket.encryptionKey;
+  if (key) {
+    shared.allow('EncryptSnapshots', ['kms:GenerateDataKey'], key.keyArn, { StringEquals: { 'kms:ViaService': `s3.${Stack.of(scope).region}.amazonaws.com` } });
+  }
+  return {
+    bucket: store.bucket.bucketName,
+    prefix: store.keyPrefix,
+    faceMargin: store.faceMargin,
+    quality: SNAPSHOT_DEFAULTS.JPEG_QUALITY,
+    windowSeconds: window,
+  };
 }
