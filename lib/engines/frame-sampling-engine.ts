@@ -265,5 +265,6 @@ function snapshotInput(scope: Construct, shared: FrameSamplerResources, input: S
     faceMargin: store.faceMargin,
     quality: SNAPSHOT_DEFAULTS.JPEG_QUALITY,
     windowSeconds: window,
+    ...(key ? { kmsKeyArn: key.keyArn } : {}),
   };
 }

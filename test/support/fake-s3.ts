@@ -16,6 +16,8 @@ interface Version {
   readonly versionId: string;
   readonly deleteMarker: boolean;
   tags: Record<string, string>;
+  body?: Buffer;
+  contentType?: string;
 }
 
 export class FakeS3 {
@@ -34,7 +36,26 @@ export class FakeS3 {
     return this.server.stop();
   }
 
+  private refusals: { code: string; status: number; times: number } | undefined;
+
+  /** The next `times` PutObject calls are answered with the error `code` (HTTP `status`). */
+  public refusePuts(code: string, status: number, times = Number.POSITIVE_INFINITY): void {
+    this.refusals = { code, status, times };
+  }
+
+  /** The body of the current version of an object stored by PutObject, and its Content-Type. */
+  public object(bucket: string, key: string): { body: Buffer; contentType?: string } | undefined {
+    const version = this.find(bucket, key);
+    return version?.body && !version.deleteMarker ? { body: version.body, contentType: version.contentType } : undefined;
+  }
+
+  /** Every key of the bucket with a current version that is not a delete marker. */
+  public keys(bucket: string): string[] {
+    return [...this.objects.keys()].filter((k) => k.startsWith(`${bucket}/`)).map((k) => k.slice(bucket.length + 1)).filter((k) => this.exists(bucket, k)).sort();
+  }
+
   public reset(): void {
+    this.refusals = undefined;
     this.objects.clear();
     this.versionedBuckets.clear();
     this.calls.length = 0;
@@ -106,11 +127,24 @@ export class FakeS3 {
     if (!/^AWS4-HMAC-SHA256 Credential=[A-Z0-9]+\/\d{8}\/[a-z0-9-]+\/s3\/aws4_request, /.test(String(req.headers.authorization ?? ''))) {
       return this.error(res, 403, 'AccessDenied', 'request is not SigV4-signed for s3');
     }
-    if (!url.searchParams.has('tagging')) {
-      return this.error(res, 501, 'NotImplemented', 'only object tagging is implemented by the fake');
-    }
     const [, bucket, ...rest] = url.pathname.split('/');
     const key = decodeURIComponent(rest.join('/'));
+    if (req.method === 'PUT' && !url.searchParams.has('tagging') && key) {
+      if (this.refusals && this.refusals.times > 0) {
+        this.refusals.times--;
+        return this.error(res, this.refusals.status, this.refusals.code, 'refused by the test');
+      }
+      const versionId = this.add(bucket, key, {}, false);
+      const version = this.find(bucket, key, versionId)!;
+      version.body = Buffer.concat(chunks);
+      version.contentType = req.headers['content-type'];
+      res.writeHead(200, { etag: '"e"', ...(versionId !== 'null' ? { 'x-amz-version-id': versionId } : {}) });
+      res.end();
+      return;
+    }
+    if (!url.searchParams.has('tagging')) {
+      return this.error(res, 501, 'NotImplemented', 'only object tagging and PutObject are implemented by the fake');
+    }
     const versionId = url.searchParams.get('versionId') ?? undefined;
     const version = this.find(bucket, key, versionId);
     if (!version) {

@@ -207,7 +207,13 @@ export function authorizationRequests(d: Deployment, role: DeployedResource, cal
     }
     case 's3': {
       const object = p.Key ? `arn:aws:s3:::${p.Bucket}/${p.Key}` : `arn:aws:s3:::${p.Bucket}`;
-      ask(action, object);
+      // an upload's encryption headers are condition keys of the request (a bucket policy may refuse uploads by them)
+      const sse: Record<string, string> = {};
+      for (const header of ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-server-side-encryption-customer-algorithm']) {
+        const value = call.headers[header];
+        if (call.operation === 'PutObject' && typeof value === 'string') sse[`s3:${header}`] = value;
+      }
+      ask(action, object, sse);
       if (call.operation === 'GetObject' || call.operation === 'GetObjectVersion') kmsOnBehalf(d, out, principal, call, d.resourceOf(object), 's3', ['kms:Decrypt'], { 'kms:EncryptionContext:aws:s3:arn': object });
       if (call.operation === 'PutObject') kmsOnBehalf(d, out, principal, call, d.resourceOf(object), 's3', ['kms:GenerateDataKey'], { 'kms:EncryptionContext:aws:s3:arn': object });
       break;

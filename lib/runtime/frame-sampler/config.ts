@@ -51,6 +51,11 @@ export interface SnapshotInput {
   /** JPEG quality (1-100). */
   readonly quality: number;
   /**
+   * The bucket's KMS key, named in every upload (SSE-KMS): the bucket's policy refuses uploads that
+   * do not name it. Absent: no encryption header, the bucket's default encryption applies.
+   */
+  readonly kmsKeyArn?: string;
+  /**
    * The consumer's de-duplication window: a person's pictures are stored with the sighting that
    * opens a window (0: every sighting).
    */
@@ -113,6 +118,7 @@ function parseSnapshots(value: unknown): SnapshotInput {
       faceMargin: field('faceMargin', between(0, 1), 'a number 0-1'),
       quality: field('quality', between(1, 100), 'a number 1-100'),
       windowSeconds: field('windowSeconds', between(0, 86400), 'seconds 0-86400'),
+      ...(s.kmsKeyArn === undefined ? {} : { kmsKeyArn: field<string>('kmsKeyArn', (v) => text(v) && /:kms:/.test(v as string), 'a KMS key ARN') }),
     };
   } catch (error) {
     throw error instanceof InputError ? new InputError(error.message.replace('schedule input field ', 'schedule input field snapshots.')) : error;

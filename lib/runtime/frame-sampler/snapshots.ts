@@ -104,9 +104,10 @@ export class SnapshotWindows {
 const retry = retryOptionsFromEnv();
 const onRetry = (operation: string, attempt: number, error: unknown, delayMs: number) => logger.warn('retrying', { operation, attempt, error: errorName(error), delayMs });
 
-function put(bucket: string, key: string, body: Buffer): Promise<unknown> {
-  // no encryption header: the bucket's default encryption (its KMS key, which its policy then requires)
-  return withRetry('PutObject', () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'image/jpeg' })), retry, onRetry);
+function put(settings: SnapshotInput, key: string, body: Buffer): Promise<unknown> {
+  // the bucket's KMS key named (its policy refuses uploads that do not), else the bucket's default encryption
+  const encryption = settings.kmsKeyArn ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: settings.kmsKeyArn } : {};
+  return withRetry('PutObject', () => s3.send(new PutObjectCommand({ Bucket: settings.bucket, Key: key, Body: body, ContentType: 'image/jpeg', ...encryption })), retry, onRetry);
 }
 
 /**
@@ -135,7 +136,7 @@ export async function snapshotRecord(
       try {
         const face = cropBox(frame, results[i].DetectedFace.BoundingBox, { padding: settings.faceMargin, quality: settings.quality, atEdge: 'clip' });
         // the frame as analysed: GetImages' JPEG, stored as it came (each sighting's folder holds its own)
-        await Promise.all([put(settings.bucket, keys.faceKey, face.jpeg), put(settings.bucket, keys.frameKey, jpeg)]);
+        await Promise.all([put(settings, keys.faceKey, face.jpeg), put(settings, keys.frameKey, jpeg)]);
         results[i] = { ...results[i], Snapshot: { Bucket: settings.bucket, FaceKey: keys.faceKey, FrameKey: keys.frameKey } };
         counters.snapshotsStored++;
       } catch (error) {
