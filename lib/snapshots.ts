@@ -81,7 +81,7 @@ export class SnapshotStore extends Construct {
     if (props.bucket && props.expiration) {
       throw new Error('snapshots expiration applies to a new bucket only: with an existing bucket, give it a lifecycle rule of your own (or leave out `bucket`)');
     }
-    const days = props.expiration?.toDays() ?? SNAPSHOT_DEFAULTS.EXPIRATION_DAYS;
+    const days = props.expiration?.toDays({ integral: false }) ?? SNAPSHOT_DEFAULTS.EXPIRATION_DAYS;
     if (!Number.isInteger(days) || days < 1 || days > 3650) {
       throw new Error(`snapshots expiration must be whole days from 1 to 3650, got ${show(props.expiration?.toHumanString())}`);
     }
