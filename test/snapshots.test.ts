@@ -184,8 +184,14 @@ describe('the frame-sampling engine', () => {
     const siteStack = new Stack(app, 'Site', { env });
     const site = new FaceStreamPipeline(siteStack, 'Faces', { hub, engine: FaceSearchEngine.frameSampling(), cameras: [{ name: 'gate' }] });
     expect(site.snapshots).toBe(hub.snapshots);
-    const [input] = inputs(Template.fromStack(siteStack));
+    const siteTemplate = Template.fromStack(siteStack);
+    const [input] = inputs(siteTemplate);
     expect(input).toMatch(/"snapshots":\{"bucket":"/);
     expect(input).toMatch(/"windowSeconds":30\}/);
+    // the hub's bucket through a named export of the hub's stack (which the wildcard's acknowledgement names)
+    const put = samplerStatements(siteTemplate).find((s: any) => s.Sid === 'StoreSnapshots');
+    expect(put.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::ImportValue': expect.stringMatching(/^Hub-HubFacesSnapshots[A-Za-z0-9]+-BucketArn$/) }, '/snapshots/*']] });
+    const exports = Object.values(Template.fromStack(hub.node.scope as Stack).toJSON().Outputs).map((o: any) => o.Export?.Name).filter(Boolean);
+    expect(exports).toContain(put.Resource['Fn::Join'][1][0]['Fn::ImportValue']);
   });
 });

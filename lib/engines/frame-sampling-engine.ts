@@ -1,4 +1,4 @@
-import { ArnFormat, Annotations, CfnResource, Duration, Names, Stack, TagManager, Tags, Token } from 'aws-cdk-lib';
+import { ArnFormat, Annotations, CfnOutput, CfnResource, Duration, Fn, Names, Stack, TagManager, Tags, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnStream } from 'aws-cdk-lib/aws-kinesisvideo';
 import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
@@ -253,8 +253,9 @@ function snapshotInput(scope: Construct, shared: FrameSamplerResources, input: S
   if (Token.isUnresolved(window)) {
     throw new Error(`Camera "${input.cameraName}": dedupeWindow must be a literal duration`);
   }
-  shared.allow('StoreSnapshots', ['s3:PutObject'], store.objectsArn);
-  ackWildcard(shared, store.objectsArn, `the snapshots of the frame-sampling cameras (any sighting's face.jpg and frame.jpg, named at run time) under the store's key prefix "${store.keyPrefix}"`);
+  const objects = objectsArnIn(Stack.of(shared), store);
+  shared.allow('StoreSnapshots', ['s3:PutObject'], objects);
+  ackWildcard(shared, objects, `the snapshots of the frame-sampling cameras (any sighting's face.jpg and frame.jpg, named at run time) under the store's key prefix "${store.keyPrefix}"`);
   const key = store.bucket.encryptionKey;
   if (key) {
     shared.allow('EncryptSnapshots', ['kms:GenerateDataKey'], key.keyArn, { StringEquals: { 'kms:ViaService': `s3.${Stack.of(scope).region}.amazonaws.com` } });
@@ -267,4 +268,23 @@ function snapshotInput(scope: Construct, shared: FrameSamplerResources, input: S
     windowSeconds: window,
     ...(key ? { kmsKeyArn: key.keyArn } : {}),
   };
+}
+
+/**
+ * The store's objects ARN pattern, as a policy of `stack` names it. A site's sampler writes to its
+ * hub's bucket: the ARN comes through an export of the hub's stack with a name of its own (not an
+ * automatic cross-stack reference, whose name is made only at synthesis), so that the wildcard's
+ * acknowledgement can name it.
+ */
+function objectsArnIn(stack: Stack, store: NonNullable<SamplingEngineInput['snapshots']>): string {
+  const home = Stack.of(store);
+  if (home === stack || !Token.isUnresolved(store.bucket.bucketArn)) {
+    return store.objectsArn;
+  }
+  const name = `${home.stackName}-${Names.uniqueId(store)}-BucketArn`;
+  const id = `${Names.uniqueId(store)}BucketArnExport`;
+  if (!home.node.tryFindChild(id)) {
+    new CfnOutput(home, id, { description: 'The snapshot bucket, for the frame samplers of this stack\'s sites', value: store.bucket.bucketArn, exportName: name });
+  }
+  return `${Fn.importValue(name)}/${store.keyPrefix}*`;
 }
