@@ -311,7 +311,7 @@ async function analysePage(input: CameraInput, images: KvsImage[], progress: Pro
       records.map((r) => r.record),
     );
     progress.recordsWritten += records.length;
-    snapshots?.commit();
+    snapshots?.commit(position);
     const now = options.clock.now();
     progress.latencies.push(...records.map((r) => (now - r.timeMs) / 1000));
   }

@@ -92,12 +92,20 @@ export class SnapshotWindows {
     return true;
   }
 
-  /** The page's records are written: its windows are the camera's. */
-  public commit(): void {
+  /**
+   * The page's records are written: its windows are the camera's. Windows ended by `analysedMs` (the
+   * page's position) are forgotten: a sighting after them opens a window either way.
+   */
+  public commit(analysedMs: number): void {
     for (const [person, end] of this.pending) {
       this.committed.set(person, end);
     }
     this.pending.clear();
+    for (const [person, end] of this.committed) {
+      if (end <= analysedMs) {
+        this.committed.delete(person);
+      }
+    }
   }
 }
 
