@@ -254,6 +254,35 @@ test('the next invocation knows the windows: a person still in view is not store
   expect(stored).toBe(8);
 });
 
+test('records that could not be written: the page is analysed again, and its pictures stored again under the same keys (windows open only once written)', async () => {
+  const start = t0();
+  addVideo(start);
+  seedState(services.dynamodb, { position: { N: String(start - 1000) } });
+  const handler = loadSampler({ RETRY_ATTEMPTS: '2' });
+  const input = cameraInput({ snapshots });
+  services.kinesis.failEntries = 1_000_000;
+  try {
+    await expect(handler(input, context())).rejects.toBeDefined();
+  } finally {
+    delete process.env.RETRY_ATTEMPTS;
+  }
+  expect(services.kinesis.records).toHaveLength(0);
+  const storedFirst = s3.keys(BUCKET);
+  expect(storedFirst.length).toBeGreaterThan(0);
+
+  // the same container (its windows in memory) tries again: the sightings that open windows are the same
+  services.kinesis.failEntries = 0;
+  await handler(input, context());
+  const named = services.kinesis
+    .json(DATA_ARN)
+    .flatMap((r) => r.FaceSearchResponse.filter((f: any) => f.Snapshot).map((f: any) => `${f.MatchedFaces[0]?.Face.ExternalImageId ?? 'unknown'}@${(r.InputInformation.KinesisVideo.ProducerTimestamp * 1000 - start) / 1000}`))
+    .sort();
+  expect(named).toEqual(['alice@12', 'alice@2', 'bob@5', 'unknown@12']);
+  // the first attempt's pictures were overwritten, not doubled
+  expect(s3.keys(BUCKET)).toHaveLength(8);
+  expect(storedFirst.every((k) => s3.keys(BUCKET).includes(k))).toBe(true);
+});
+
 test('S3 refuses: every record and event is still there, without snapshot, and SnapshotsFailed counts them; a throttled put is retried', async () => {
   const start = t0();
   addVideo(start);
