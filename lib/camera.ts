@@ -10,6 +10,7 @@ import { ack } from './private/nag';
 import { validateSchedule } from './private/analysis-schedule';
 import { CAMERA_NAME, REKOGNITION_NAME, validateName } from './private/validate';
 import { StreamProcessor } from './stream-processor';
+import type { SnapshotStore } from './snapshots';
 import { IVideoStream, VideoStream } from './video-stream';
 
 const DATA_STREAM_NAME = { min: 1, max: 128, pattern: REKOGNITION_NAME, allowed: '[a-zA-Z0-9_.-]' };
@@ -124,6 +125,20 @@ export interface CameraProps extends CameraConfig {
    * @default FaceIdentity.faces()
    */
   readonly identity?: FaceIdentity;
+
+  /**
+   * Where the pictures of the camera's sightings that become events are stored (a pipeline passes
+   * its `snapshots`): the frame-sampling engine stores them from the frames it analyses.
+   * @default - no snapshots
+   */
+  readonly snapshots?: SnapshotStore;
+
+  /**
+   * The de-duplication window of the consumer reading the camera's records (a pipeline passes its
+   * consumer's): with `snapshots`, frame sampling stores a person's pictures once per window.
+   * @default Duration.seconds(60)
+   */
+  readonly dedupeWindow?: Duration;
 }
 
 /**
@@ -188,6 +203,8 @@ export class Camera extends Construct {
       streamProcessorName: props.streamProcessorName,
       streamNamePrefix: props.videoStream || props.dataStream ? undefined : props.streamNamePrefix,
       budgetScope: props.budgetScope,
+      snapshots: props.snapshots,
+      dedupeWindow: props.dedupeWindow,
     });
     this.engineName = this.engine.engineName;
     this.streamProcessor = this.engine.streamProcessor;

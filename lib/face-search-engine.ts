@@ -10,6 +10,7 @@ import { bindFrameSampling } from './engines/frame-sampling-engine';
 import { bindStreamProcessor } from './engines/stream-processor-engine';
 import { ENGINE_NAMES } from './events';
 import { StreamProcessor } from './stream-processor';
+import type { SnapshotStore } from './snapshots';
 import { IVideoStream } from './video-stream';
 
 /**
@@ -173,6 +174,22 @@ export interface FaceSearchEngineBindOptions {
    * @default - the budget of the camera's own stack
    */
   readonly budgetScope?: IConstruct;
+
+  /**
+   * Where the pictures of the sightings that become events are stored (the pipeline's
+   * `snapshots`). The frame-sampling engine stores them itself, from the frame it analysed, and
+   * names them in its records; with the stream-processor engine the consumer stores them.
+   * @default - no snapshots
+   */
+  readonly snapshots?: SnapshotStore;
+
+  /**
+   * The de-duplication window of the consumer that reads the camera's records (0: none). With
+   * `snapshots`, the frame-sampling engine stores a person's pictures with the sighting that opens
+   * a window, the one the consumer sends as an event.
+   * @default Duration.seconds(60)
+   */
+  readonly dedupeWindow?: Duration;
 }
 
 /**

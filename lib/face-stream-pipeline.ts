@@ -218,6 +218,9 @@ export class FaceStreamPipeline extends Construct {
   /** Where snapshots are stored; present with `snapshots: true` (a site: its hub's). */
   public readonly snapshots?: SnapshotStore;
 
+  /** The de-duplication window of this pipeline's consumer (a site: its hub's), given to the cameras' engines. */
+  private readonly dedupeWindow: Duration;
+
   /** The alarms (empty with `alarms: false`); cameras added later add theirs. */
   public readonly alarms: cloudwatch.Alarm[];
 
@@ -282,6 +285,8 @@ export class FaceStreamPipeline extends Construct {
         collection: this.collection,
       });
     }
+    // the consumer's default (FaceSearchConsumerProps.dedupeWindow); without a consumer, records are read by the user's
+    this.dedupeWindow = props.hub?.dedupeWindow ?? props.consumerProps?.dedupeWindow ?? Duration.seconds(60);
     if (props.snapshots === false && props.snapshotOptions) {
       throw new Error('snapshotOptions configure snapshots, which snapshots: false leaves out. Remove one of them');
     }
@@ -373,6 +378,8 @@ export class FaceStreamPipeline extends Construct {
       videoRetention: options.videoRetention,
       streamNamePrefix: this.streamNamePrefix,
       budgetScope: this.hub,
+      snapshots: this.snapshots,
+      dedupeWindow: this.dedupeWindow,
       streamProcessorName: options.streamProcessorName,
       schedule: options.schedule ?? this.props.schedule,
     });

@@ -1,9 +1,12 @@
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from './snapshot-settings';
+import { denyOtherEncryption } from './private/bucket-encryption';
+import { skipCheckov } from './private/checkov';
+import { ack } from './private/nag';
 import { show } from './private/validate';
 
 /**
@@ -78,30 +81,42 @@ export class SnapshotStore extends Construct {
     if (props.bucket && props.expiration) {
       throw new Error('snapshots expiration applies to a new bucket only: with an existing bucket, give it a lifecycle rule of your own (or leave out `bucket`)');
     }
-    const days = props.expiration?.toDays() ?? SNAPSHOT_DEFAULTS.EXPIRATION_DAYS;
+    const days = props.expiration?.toDays({ integral: false }) ?? SNAPSHOT_DEFAULTS.EXPIRATION_DAYS;
     if (!Number.isInteger(days) || days < 1 || days > 3650) {
       throw new Error(`snapshots expiration must be whole days from 1 to 3650, got ${show(props.expiration?.toHumanString())}`);
     }
     this.keyPrefix = keyPrefix;
     this.faceMargin = faceMargin;
     const key = props.encryptionKey;
-    this.bucket =
-      props.bucket ??
-      new s3.Bucket(this, 'Bucket', {
-        encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
-        encryptionKey: key,
-        bucketKeyEnabled: key ? true : undefined,
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        enforceSSL: true,
-        versioned: false,
-        lifecycleRules: [
-          { id: 'ExpireSnapshots', prefix: keyPrefix || undefined, expiration: Duration.days(days) },
-          { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
-        ],
-        // biometric data with a lifetime of its own: deleting the stack deletes nothing a person may still need, and keeps nothing forever (objects expire)
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
+    this.bucket = props.bucket ?? this.newBucket(key, keyPrefix, days);
+  }
+
+  private newBucket(key: kms.IKey | undefined, keyPrefix: string, days: number): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
+      encryptionKey: key,
+      bucketKeyEnabled: key ? true : undefined,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      // a deleted snapshot is gone: no older version keeps a person's picture after its deletion or expiry
+      versioned: false,
+      lifecycleRules: [
+        { id: 'ExpireSnapshots', prefix: keyPrefix || undefined, expiration: Duration.days(days) },
+        { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      // biometric data with a lifetime of its own: deleting the stack deletes nothing a person may still need, and keeps nothing forever (objects expire)
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    if (key) {
+      denyOtherEncryption(bucket, key);
+    }
+    const logs =
+      'object-level access to the snapshots is audited with CloudTrail data events where needed (README: Snapshots and privacy); server access logs would need a second bucket and would keep the keys of every snapshot beyond its expiry';
+    Validations.of(bucket).acknowledge(ack('AwsSolutions-S1', logs));
+    skipCheckov(bucket, 'CKV_AWS_18', logs);
+    skipCheckov(bucket, 'CKV_AWS_21', 'versioning is off on purpose: a deleted or expired snapshot (biometric data) must be gone, not kept as an older version');
+    return bucket;
   }
 
   /** The ARN pattern of every snapshot object. */
@@ -109,15 +124,31 @@ export class SnapshotStore extends Construct {
     return this.bucket.arnForObjects(`${this.keyPrefix}*`);
   }
 
-  /** Lets the grantee store snapshots (s3:PutObject under the prefix; encrypt with the bucket's key). */
+  /**
+   * Lets the grantee store snapshots: s3:PutObject under the prefix, and kms:GenerateDataKey of the
+   * bucket's key through S3 (nothing else: no tagging, no ACLs, no reading back).
+   */
   public grantPut(grantee: iam.IGrantable): iam.Grant {
-    return this.bucket.grantPut(grantee, `${this.keyPrefix}*`);
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:PutObject'], resourceArns: [this.objectsArn] });
+    const key = this.bucket.encryptionKey;
+    if (key) {
+      iam.Grant.addToPrincipal({ grantee, actions: ['kms:GenerateDataKey'], resourceArns: [key.keyArn], conditions: this.viaS3() });
+    }
+    return grant;
+  }
+
+  /** The condition that limits a grant of the bucket's key to its use by S3 in this Region. */
+  private viaS3(): Record<string, Record<string, string>> {
+    return { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.${Aws.URL_SUFFIX}` } };
   }
 
   /** Lets the grantee read snapshots (s3:GetObject under the prefix; decrypt with the bucket's key). */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
     const grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.objectsArn] });
-    this.bucket.encryptionKey?.grantDecrypt(grantee);
+    const key = this.bucket.encryptionKey;
+    if (key) {
+      iam.Grant.addToPrincipal({ grantee, actions: ['kms:Decrypt'], resourceArns: [key.keyArn], conditions: this.viaS3() });
+    }
     return grant;
   }
 

@@ -19,6 +19,34 @@ describe('the engine of a record', () => {
   });
 });
 
+describe('snapshots (the frame sampler\'s Snapshot of a face)', () => {
+  const snapshot = { Bucket: 'snapshots-bucket', FaceKey: 'snapshots/yard/2023-11-14/1700000000000-0-0123456789abcdef/face.jpg', FrameKey: 'snapshots/yard/2023-11-14/1700000000000-0-0123456789abcdef/frame.jpg' };
+
+  test('a face\'s Snapshot is its event\'s snapshot; a face without one has none', () => {
+    const record = recordWith([{ matches: ['alice'] }, { matches: [] }]);
+    record.FaceSearchResponse[0].Snapshot = snapshot;
+    const [first, second] = parseFaceRecord(toData(record), 'yard');
+    expect(first.snapshot).toEqual({ bucket: snapshot.Bucket, faceKey: snapshot.FaceKey, frameKey: snapshot.FrameKey });
+    expect('snapshot' in second).toBe(false);
+  });
+
+  test.each([
+    ['not an object', 'face.jpg'],
+    ['no FrameKey', { Bucket: 'b', FaceKey: 'k' }],
+    ['an empty bucket name', { ...snapshot, Bucket: '' }],
+    ['a bucket name longer than 63', { ...snapshot, Bucket: 'b'.repeat(64) }],
+    ['a key longer than 1024', { ...snapshot, FaceKey: 'k'.repeat(1025) }],
+    ['a number for a key', { ...snapshot, FrameKey: 7 }],
+  ])('a Snapshot with %s is left out: the sighting is still an event (never dead-lettered for its pictures)', (_what, bad) => {
+    const record = recordWith([{ matches: ['alice'] }]);
+    record.FaceSearchResponse[0].Snapshot = bad;
+    expect(isFaceSearchRecord(record)).toBe(true);
+    const [event] = parseFaceRecord(toData(record), 'yard');
+    expect(event.match?.externalImageId).toBe('alice');
+    expect('snapshot' in event).toBe(false);
+  });
+});
+
 describe('the documented example record', () => {
   test('parses into one Face Matched event with the documented values in the event schema', () => {
     const [event, ...rest] = parseFaceRecord(toData(documentedRecord()), 'front-door');

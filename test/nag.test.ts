@@ -36,25 +36,27 @@ function acknowledgements(stack: Stack): Array<{ path: string; id: string; reaso
 test.each([
   ['FaceAlertsStack (example)', (app: App) => new FaceAlertsStack(app, 'FaceAlerts')],
   [
-    'a pipeline with a customer-managed key, enrolment, no de-duplication',
+    'a pipeline with a customer-managed key, enrolment, snapshots, no de-duplication',
     (app: App) => {
       const stack = new Stack(app, 'AllFeatures');
       const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
       new FaceStreamPipeline(stack, 'Faces', {
         encryptionKey: key,
         enrollment: true,
-        cameras: [{ name: 'a' }, { name: 'b', running: false }],
+        snapshots: true,
+        cameras: [{ name: 'a' }, { name: 'b', running: false }, { name: 'c', engine: FaceSearchEngine.frameSampling() }],
       });
       return stack;
     },
   ],
   [
-    'a hub with cameras of both engines in nested stacks, and a site in another stack',
+    'a hub with cameras of both engines in nested stacks and snapshots, and a site in another stack',
     (app: App) => {
       const stack = new Stack(app, 'Hub');
       const hub = new FaceStreamPipeline(stack, 'Faces', {
         cameraStacks: 2,
         enrollment: true,
+        snapshots: true,
         cameras: [{ name: 'a' }, { name: 'b', engine: FaceSearchEngine.frameSampling() }, { name: 'c' }],
       });
       new FaceStreamPipeline(new Stack(app, 'Site'), 'Faces', { hub, cameras: [{ name: 'd' }, { name: 'e', engine: FaceSearchEngine.frameSampling() }] });

@@ -1,7 +1,9 @@
+import type { Duration } from 'aws-cdk-lib';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import { IConstruct } from 'constructs';
 import type { IFaceCollection } from '../face-collection';
 import type { ScheduleExpressions } from '../private/analysis-schedule';
+import type { SnapshotStore } from '../snapshots';
 import type { IVideoStream } from '../video-stream';
 
 /**
@@ -23,4 +25,7 @@ export interface EngineInput {
   readonly streamProcessorName?: string;
   readonly streamNamePrefix?: string;
   readonly budgetScope?: IConstruct;
+  readonly snapshots?: SnapshotStore;
+  /** The consumer's de-duplication window (default 60 s; 0: none). */
+  readonly dedupeWindow?: Duration;
 }

@@ -1,4 +1,4 @@
-import { ArnFormat, Annotations, CfnResource, Duration, Names, Stack, TagManager, Tags, Token } from 'aws-cdk-lib';
+import { ArnFormat, Annotations, CfnOutput, CfnResource, Duration, Fn, Names, Stack, TagManager, Tags, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnStream } from 'aws-cdk-lib/aws-kinesisvideo';
 import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
@@ -7,10 +7,11 @@ import { ENGINE_NAMES } from '../events';
 import { METRICS_NAMESPACE, SAMPLER_METRICS, SAMPLER_SERVICE } from '../metric-names';
 import { ScheduleExpressions, validateSchedule } from '../private/analysis-schedule';
 import { ackWildcard } from '../private/nag';
+import { SNAPSHOT_DEFAULTS } from '../snapshot-settings';
 import { show, validateNumber } from '../private/validate';
 import { EngineInput } from './engine-input';
 import { CAMERA_STATE_KEY_PREFIX, FrameSamplerResources } from './frame-sampler-resources';
-import type { CameraInput, SamplingMode } from '../runtime/frame-sampler/config';
+import type { CameraInput, SamplingMode, SnapshotInput } from '../runtime/frame-sampler/config';
 
 /** What the frame-sampling engine needs for one camera (FaceSearchEngineBindOptions). */
 export type SamplingEngineInput = EngineInput;
@@ -111,6 +112,7 @@ export function bindFrameSampling(scope: Construct, input: SamplingEngineInput, 
     minFaceWidth: options.minFaceWidth ?? 0.04,
     maxFacesPerFrame: options.maxFacesPerFrame ?? 5,
     ...(input.searchUsers ? { identity: 'users' as const } : {}),
+    ...(input.snapshots ? { snapshots: snapshotInput(scope, shared, input) } : {}),
   } satisfies CameraInput;
   new CfnSchedule(scope, 'SamplerSchedule', {
     description: `face-stream-pipeline: samples camera ${input.cameraName}`.slice(0, 512),
@@ -236,4 +238,53 @@ function scheduleStartStop(scope: Construct, shared: FrameSamplerResources, stat
     });
   update('StartSchedule', schedule.start, true);
   update('StopSchedule', schedule.stop, false);
+}
+
+/**
+ * Snapshots of a camera: where to store them and how often, in the camera's schedule input (one
+ * sampler serves the frame-sampling cameras of every pipeline of its stack, with or without
+ * snapshots, each with its own store: not its environment). The sampler's policy gains one
+ * statement for every store, never one per camera: s3:PutObject on `<bucket>/<prefix>*`, and the
+ * bucket key's kms:GenerateDataKey through S3.
+ */
+function snapshotInput(scope: Construct, shared: FrameSamplerResources, input: SamplingEngineInput): SnapshotInput {
+  const store = input.snapshots!;
+  const window = input.dedupeWindow?.toSeconds() ?? 60;
+  if (Token.isUnresolved(window)) {
+    throw new Error(`Camera "${input.cameraName}": dedupeWindow must be a literal duration`);
+  }
+  const objects = objectsArnIn(Stack.of(shared), store);
+  shared.allow('StoreSnapshots', ['s3:PutObject'], objects);
+  ackWildcard(shared, objects, `the snapshots of the frame-sampling cameras (any sighting's face.jpg and frame.jpg, named at run time) under the store's key prefix "${store.keyPrefix}"`);
+  const key = store.bucket.encryptionKey;
+  if (key) {
+    shared.allow('EncryptSnapshots', ['kms:GenerateDataKey'], key.keyArn, { StringEquals: { 'kms:ViaService': `s3.${Stack.of(scope).region}.amazonaws.com` } });
+  }
+  return {
+    bucket: store.bucket.bucketName,
+    prefix: store.keyPrefix,
+    faceMargin: store.faceMargin,
+    quality: SNAPSHOT_DEFAULTS.JPEG_QUALITY,
+    windowSeconds: window,
+    ...(key ? { kmsKeyArn: key.keyArn } : {}),
+  };
+}
+
+/**
+ * The store's objects ARN pattern, as a policy of `stack` names it. A site's sampler writes to its
+ * hub's bucket: the ARN comes through an export of the hub's stack with a name of its own (not an
+ * automatic cross-stack reference, whose name is made only at synthesis), so that the wildcard's
+ * acknowledgement can name it.
+ */
+function objectsArnIn(stack: Stack, store: NonNullable<SamplingEngineInput['snapshots']>): string {
+  const home = Stack.of(store);
+  if (home === stack || !Token.isUnresolved(store.bucket.bucketArn)) {
+    return store.objectsArn;
+  }
+  const name = `${home.stackName}-${Names.uniqueId(store)}-BucketArn`;
+  const id = `${Names.uniqueId(store)}BucketArnExport`;
+  if (!home.node.tryFindChild(id)) {
+    new CfnOutput(home, id, { description: 'The snapshot bucket, for the frame samplers of this stack\'s sites', value: store.bucket.bucketArn, exportName: name });
+  }
+  return `${Fn.importValue(name)}/${store.keyPrefix}*`;
 }

@@ -26,6 +26,10 @@ export function nagResource(scope: IConstruct, arn: string): string {
     if (v['Fn::GetAtt']) {
       return `<${v['Fn::GetAtt'][0]}.${v['Fn::GetAtt'][1]}>`;
     }
+    if (v['Fn::ImportValue']) {
+      // another stack's export, as cdk-nag names it: the export's name
+      return render(v['Fn::ImportValue']);
+    }
     if (v['Fn::Join']) {
       return (v['Fn::Join'][1] as unknown[]).map(render).join(v['Fn::Join'][0]);
     }

@@ -56,7 +56,21 @@ export class FakeS3 {
     return this.server.stop();
   }
 
+  private refusals: { code: string; status: number; times: number } | undefined;
+
+  /** The next `times` PutObject calls are answered with the error `code` (HTTP `status`). */
+  public refusePuts(code: string, status: number, times = Number.POSITIVE_INFINITY): void {
+    this.refusals = { code, status, times };
+  }
+
+  /** The body of the current version of an object stored by PutObject, and its Content-Type. */
+  public object(bucket: string, key: string): { body: Buffer; contentType?: string } | undefined {
+    const version = this.find(bucket, key);
+    return version?.body && !version.deleteMarker ? { body: version.body, contentType: version.contentType } : undefined;
+  }
+
   public reset(): void {
+    this.refusals = undefined;
     this.objects.clear();
     this.versionedBuckets.clear();
     this.calls.length = 0;
@@ -148,6 +162,10 @@ export class FakeS3 {
       return this.error(res, 501, 'NotImplemented', `${req.method} of a bucket is not implemented by the fake`);
     }
     if (req.method === 'PUT') {
+      if (this.refusals && this.refusals.times > 0) {
+        this.refusals.times--;
+        return this.error(res, this.refusals.status, this.refusals.code, 'refused by the test');
+      }
       const copySource = req.headers['x-amz-copy-source'];
       let created: CreatedObject;
       if (typeof copySource === 'string') {

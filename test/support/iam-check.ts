@@ -45,7 +45,6 @@ interface ApiCall {
   readonly service: string;
   readonly operation: string;
   readonly params: Record<string, any>;
-  readonly headers: ReceivedRequest['headers'];
   readonly describe: string;
 }
 
@@ -106,7 +105,7 @@ export function apiCall(req: ReceivedRequest): ApiCall | undefined {
     operation = path.charAt(0).toUpperCase() + path.slice(1);
     params = operation === 'PutMedia' ? { StreamName: req.headers['x-amzn-stream-name'], StreamARN: req.headers['x-amzn-stream-arn'] } : json();
   }
-  return { accessKey, region, service, operation, params, headers: req.headers, describe: `${service} ${operation} ${req.method} ${req.url}` };
+  return { accessKey, region, service, operation, params, describe: `${service} ${operation} ${req.method} ${req.url}` };
 }
 
 /** What a test file's callers are, by the access key their requests are signed with. */
@@ -303,7 +302,7 @@ export function rekognitionServiceCalls(d: Deployment, role: DeployedResource, p
     { principal: as, action: 'kinesisvideo:GetMedia', resource: videoArn, context: {}, origin: `${origin} (Rekognition reads the video)` },
     { principal: as, action: 'kinesis:PutRecords', resource: dataArn, context: {}, origin: `${origin} (Rekognition writes the records)` },
   ];
-  const fake: ApiCall = { accessKey: '', region, service: '', operation: '', params: {}, headers: {}, describe: origin };
+  const fake: ApiCall = { accessKey: '', region, service: '', operation: '', params: {}, describe: origin };
   kmsOnBehalf(d, out, as, { ...fake, describe: `${origin} (Rekognition reads the video)` }, d.resourceOf(videoArn), 'kinesisvideo', ['kms:Decrypt'], { 'kms:EncryptionContext:aws:kinesisvideo:arn': videoArn });
   kmsOnBehalf(d, out, as, { ...fake, describe: `${origin} (Rekognition writes the records)` }, d.resourceOf(dataArn), 'kinesis', ['kms:GenerateDataKey'], { 'kms:EncryptionContext:aws:kinesis:arn': dataArn });
   return out;

@@ -15,7 +15,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import { FaceCollection, FaceEnrollment, FaceIdentity, FaceSearchConsumer, FaceSearchEngine, FaceStreamPipeline, SnapshotStore, StreamProcessor, VideoStream } from '../../lib';
+import { FaceCollection, FaceEnrollment, FaceIdentity, FaceSearchConsumer, FaceSearchEngine, FaceStreamPipeline, FrameSamplingMode, SnapshotStore, StreamProcessor, VideoStream } from '../../lib';
 import { AppSnapshot, DeployedResource, Deployment, DeploymentOptions, snapshotOf } from './iam-deployment';
 
 export const ACCOUNT = '123456789012';
@@ -130,6 +130,39 @@ function samplerApp(name: string, identity?: FaceIdentity): Deployment {
 }
 /** The site's sampler: its own camera state, the budget rows in the hub's table. */
 export const samplerRole = (d: Deployment) => d.functionRole(/^Site\/.*FrameSampler\/Sampler\/Resource$/);
+
+/**
+ * The frame sampler with snapshots on (test/frame-sampler-snapshots.test.ts): one stack, camera
+ * front-door on its own streams, collection "faces", state table "sampler-state", the pipeline's
+ * snapshot bucket "snapshots-bucket" (prefix snapshots/) encrypted with its customer-managed key
+ * "snapshots-key",
+ * and a second camera (a stream of the pipeline's prefix): the sampler's policy names the bucket once.
+ */
+export function samplerSnapshotsDeployment(): Deployment {
+  return cached(
+    'sampler-snapshots',
+    { account: ACCOUNT, region: 'us-west-2', names: [[/FrameSampler\/State\/Resource$/, 'sampler-state'], [/FrameSampler\/Sampler\/Resource$/, 'sampler'], [/Snapshots\/Bucket\/Resource$/, 'snapshots-bucket'], [/^Snapshots\/Key\/Resource$/, 'snapshots-key']] },
+    (app) => {
+      const stack = new Stack(app, 'Snapshots', { env: env('us-west-2') });
+      new FaceStreamPipeline(stack, 'Faces', {
+        collectionId: 'faces',
+        engine: FaceSearchEngine.frameSampling({ mode: FrameSamplingMode.CATCH_UP }),
+        encryptionKey: new kms.Key(stack, 'Key'),
+        snapshots: true,
+        consumerProps: { dedupeWindow: Duration.seconds(10) },
+        cameras: [
+          {
+            name: 'front-door',
+            videoStream: VideoStream.fromStreamArn(stack, 'Video', `arn:aws:kinesisvideo:us-west-2:${ACCOUNT}:stream/front-door/1700000000000`),
+            dataStream: kinesis.Stream.fromStreamArn(stack, 'Data', `arn:aws:kinesis:us-west-2:${ACCOUNT}:stream/front-door-faces`),
+          },
+          { name: 'garage' },
+        ],
+      });
+    },
+  );
+}
+export const samplerSnapshotsRole = (d: Deployment) => d.functionRole(/FrameSampler\/Sampler\/Resource$/);
 
 /**
  * The stream processor provider (test/support/provider-harness.ts): stack "Stack", pipeline "Faces",

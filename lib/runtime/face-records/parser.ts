@@ -12,8 +12,8 @@
  */
 
 import { ENGINE_NAMES } from '../../events';
-import type { FaceBox, FaceMatch, FaceSearchEngineName, FaceSightingDetail } from '../../events';
-import { BoundingBox, FaceSearchRecord, MAX_RECORD_BYTES, MatchedFace, RecordError } from './record';
+import type { FaceBox, FaceMatch, FaceSearchEngineName, FaceSightingDetail, FaceSnapshot } from '../../events';
+import { BoundingBox, FaceSearchRecord, FaceSearchResult, MAX_RECORD_BYTES, MatchedFace, RecordError } from './record';
 import { show, validateRecord } from './validate';
 
 export * from './record';
@@ -115,6 +115,25 @@ function toMatches(found: MatchedFace[]): FaceMatch[] {
   return matches;
 }
 
+/** S3's longest object key. */
+const MAX_KEY_LENGTH = 1024;
+const isName = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
+
+/**
+ * A face's `Snapshot` as the event's `snapshot`. One that is not {Bucket, FaceKey, FrameKey} of
+ * non-empty strings (a bucket name of at most 63 characters, keys of at most 1024) is left out:
+ * the sighting is still sent, without pictures (a record is never dead-lettered for its snapshot:
+ * the pictures are an addition to the event, the sighting is what must not be lost).
+ */
+export function snapshotOf(result: FaceSearchResult): FaceSnapshot | undefined {
+  const s: unknown = result.Snapshot;
+  if (typeof s !== 'object' || s === null) {
+    return undefined;
+  }
+  const { Bucket, FaceKey, FrameKey } = s as Record<string, unknown>;
+  return isName(Bucket, 63) && isName(FaceKey, MAX_KEY_LENGTH) && isName(FrameKey, MAX_KEY_LENGTH) ? { bucket: Bucket, faceKey: FaceKey, frameKey: FrameKey } : undefined;
+}
+
 /** One event per detected face of the frame. */
 export function normaliseRecord(record: FaceSearchRecord, camera: string): FaceEvent[] {
   const kv = record.InputInformation.KinesisVideo;
@@ -139,7 +158,7 @@ export function normaliseRecord(record: FaceSearchRecord, camera: string): FaceE
     if (detected.Quality) {
       face.quality = { brightness: detected.Quality.Brightness, sharpness: detected.Quality.Sharpness };
     }
-    events[i] = {
+    const event: { -readonly [K in keyof FaceEvent]: FaceEvent[K] } = {
       version: '1',
       id: idPrefix + i,
       engine,
@@ -157,6 +176,11 @@ export function normaliseRecord(record: FaceSearchRecord, camera: string): FaceE
       match: matches[0],
       matches,
     };
+    const snapshot = results[i].Snapshot === undefined ? undefined : snapshotOf(results[i]);
+    if (snapshot) {
+      event.snapshot = snapshot;
+    }
+    events[i] = event;
   }
   return events;
 }

@@ -58,9 +58,21 @@ export interface MatchedFace {
   readonly Face: CollectionFace;
 }
 
+/**
+ * Where a face's pictures were stored (the frame-sampling engine with snapshots on): an extension
+ * of the documented shape, like the record's `Engine`; the event's `snapshot`.
+ */
+export interface SnapshotObjects {
+  readonly Bucket: string;
+  readonly FaceKey: string;
+  readonly FrameKey: string;
+}
+
 export interface FaceSearchResult {
   readonly DetectedFace: DetectedFace;
   readonly MatchedFaces: MatchedFace[];
+  /** The face's stored pictures (frame sampling with snapshots on). */
+  readonly Snapshot?: SnapshotObjects;
 }
 
 export interface KinesisVideoInformation {

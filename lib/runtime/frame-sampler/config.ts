@@ -37,6 +37,29 @@ export interface CameraInput {
   readonly maxFacesPerFrame: number;
   /** `users`: faces are searched against Rekognition users (SearchUsersByImage); absent: against faces. */
   readonly identity?: 'users';
+  /** With the pipeline's snapshots: where and how the sampler stores the pictures of a sighting. */
+  readonly snapshots?: SnapshotInput;
+}
+
+/** Snapshots of a camera (SnapshotStore, and the consumer's de-duplication window). */
+export interface SnapshotInput {
+  readonly bucket: string;
+  /** Empty, or ending with "/". */
+  readonly prefix: string;
+  /** The margin around a face box, a ratio of its width and height on each side (0-1). */
+  readonly faceMargin: number;
+  /** JPEG quality (1-100). */
+  readonly quality: number;
+  /**
+   * The bucket's KMS key, named in every upload (SSE-KMS): the bucket's policy refuses uploads that
+   * do not name it. Absent: no encryption header, the bucket's default encryption applies.
+   */
+  readonly kmsKeyArn?: string;
+  /**
+   * The consumer's de-duplication window: a person's pictures are stored with the sighting that
+   * opens a window (0: every sighting).
+   */
+  readonly windowSeconds: number;
 }
 
 export class InputError extends Error {}
@@ -78,7 +101,28 @@ export function parseInput(event: unknown): FollowerEvent {
     maxFacesPerFrame: need(e, 'maxFacesPerFrame', between(1, 100), 'a number 1-100'),
     ...(e.handOverFrom === undefined ? {} : { handOverFrom: need<string>(e, 'handOverFrom', text, 'the request id of the follower handing over') }),
     ...(e.identity === undefined ? {} : { identity: need<'users'>(e, 'identity', (v) => v === 'users', '"users" or no field') }),
+    ...(e.snapshots === undefined ? {} : { snapshots: parseSnapshots(e.snapshots) }),
   };
+}
+
+function parseSnapshots(value: unknown): SnapshotInput {
+  if (typeof value !== 'object' || value === null) {
+    throw new InputError(`schedule input field snapshots: expected an object, got ${JSON.stringify(value)}`);
+  }
+  const s = value as Record<string, unknown>;
+  const field = <T>(key: string, check: (v: unknown) => boolean, what: string) => need<T>(s, key, check, what);
+  try {
+    return {
+      bucket: field('bucket', text, 'a bucket name'),
+      prefix: field('prefix', (v) => typeof v === 'string' && (v === '' || v.endsWith('/')), 'empty or ending with "/"'),
+      faceMargin: field('faceMargin', between(0, 1), 'a number 0-1'),
+      quality: field('quality', between(1, 100), 'a number 1-100'),
+      windowSeconds: field('windowSeconds', between(0, 86400), 'seconds 0-86400'),
+      ...(s.kmsKeyArn === undefined ? {} : { kmsKeyArn: field<string>('kmsKeyArn', (v) => text(v) && /:kms:/.test(v as string), 'a KMS key ARN') }),
+    };
+  } catch (error) {
+    throw error instanceof InputError ? new InputError(error.message.replace('schedule input field ', 'schedule input field snapshots.')) : error;
+  }
 }
 
 function envNumber(name: string, fallback: number): number {

@@ -24,6 +24,11 @@ export interface Track {
   searchedAt: number;
   /** What the search found: the matches (empty for an unknown face). */
   matches: MatchedFace[];
+  /**
+   * With snapshots: the end (producer time, ms) of the current de-duplication window of this face's
+   * person, so that a successor knows it (snapshots.ts). Carried forward with the track.
+   */
+  snapshotUntil?: number;
 }
 
 export interface FrameAnalysis {
@@ -230,5 +235,6 @@ export async function analyseFrame(
   // taken for the one that left (a person stepping into the spot another just left would otherwise be
   // reported under the other's name until the identity window ran out). A face DetectFaces misses in
   // one frame costs one more search when it is seen again.
+  // results[i] is the face of tracks[i] (pushed together above): snapshots.ts relies on it
   return { results, tracks, detectCalls: 1, searchCalls, throttles: counters.throttles };
 }

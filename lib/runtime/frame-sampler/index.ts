@@ -18,7 +18,7 @@ import { follow, Lease, newProgress, Progress, sample, ServiceClock } from './sa
 import { acquireLease, CameraState, readRow, registerSuccessor, releaseLease } from './state';
 import { invokeSuccessor } from './successor';
 import { errorName } from '../shared/errors';
-import { SAMPLER_METRICS } from '../../metric-names';
+import { SAMPLER_METRICS, SNAPSHOT_METRICS } from '../../metric-names';
 
 export interface SamplerResult {
   camera?: string;
@@ -193,6 +193,10 @@ function publishSince(camera: string, p: Progress, last: ReturnType<typeof count
   metrics.addMetric(SAMPLER_METRICS.THROTTLES, MetricUnit.Count, p.throttles - last.throttles);
   metrics.addMetric(SAMPLER_METRICS.MEDIA_ERRORS, MetricUnit.Count, p.mediaErrors - last.mediaErrors);
   metrics.addMetric(SAMPLER_METRICS.GET_IMAGES_CALLS, MetricUnit.Count, p.getImagesCalls - last.getImagesCalls);
+  if (p.snapshotsStored > last.snapshotsStored || p.snapshotsFailed > last.snapshotsFailed) {
+    metrics.addMetric(SNAPSHOT_METRICS.STORED, MetricUnit.Count, p.snapshotsStored - last.snapshotsStored);
+    metrics.addMetric(SNAPSHOT_METRICS.FAILED, MetricUnit.Count, p.snapshotsFailed - last.snapshotsFailed);
+  }
   metrics.addMetric(SAMPLER_METRICS.LAG_SECONDS, MetricUnit.Seconds, Math.max(0, (now - p.position) / 1000));
   for (const seconds of p.latencies.splice(0, p.latencies.length).slice(-100)) {
     metrics.addMetric(SAMPLER_METRICS.LATENCY_SECONDS, MetricUnit.Seconds, Math.max(0, seconds));

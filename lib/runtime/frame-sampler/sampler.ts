@@ -15,6 +15,7 @@ import { changed, thumbnail } from './frames';
 import { decode, type Frame } from '../shared/pictures';
 import { getImages, KvsImage } from './images';
 import { faceSearchRecord, putRecords } from './records';
+import { snapshotRecord, SnapshotWindows } from './snapshots';
 import { CameraState, handOverLease, LeaseLost, releaseLease, renewLease, saveProgress } from './state';
 import { errorName } from '../shared/errors';
 
@@ -32,6 +33,9 @@ export interface Progress {
   recordsWritten: number;
   recordsRetried: number;
   getImagesCalls: number;
+  /** Snapshots stored, and sightings written without one because storing failed. */
+  snapshotsStored: number;
+  snapshotsFailed: number;
   /** Seconds from each written record's frame time to its write (the service's clock). */
   latencies: number[];
   /** Why sampling stopped before live, if it did. */
@@ -53,6 +57,8 @@ export function newProgress(position: number, state: Pick<CameraState, 'tracks' 
     recordsWritten: 0,
     recordsRetried: 0,
     getImagesCalls: 0,
+    snapshotsStored: 0,
+    snapshotsFailed: 0,
     latencies: [],
   };
 }
@@ -231,6 +237,7 @@ async function analysePage(input: CameraInput, images: KvsImage[], progress: Pro
   let complete = true;
   const sorted = [...images].sort((a, b) => a.timeMs - b.timeMs);
   const lastStored = sorted.reduce((last, i) => (i.error === 'NO_MEDIA' ? last : Math.max(last, i.timeMs)), Number.NEGATIVE_INFINITY);
+  const snapshots = input.snapshots ? new SnapshotWindows(input.stateKey, tracks, input.snapshots.windowSeconds * 1000) : undefined;
   for (const image of sorted) {
     if (image.timeMs <= position) {
       continue; // analysed already (the window starts a fragment early)
@@ -269,7 +276,12 @@ async function analysePage(input: CameraInput, images: KvsImage[], progress: Pro
       progress.throttles += analysis.throttles;
       tracks = analysis.tracks;
       if (analysis.results.length > 0) {
-        records.push({ timeMs: image.timeMs, record: faceSearchRecord(input.videoStreamArn, image.timeMs, analysis.results) });
+        const record = faceSearchRecord(input.videoStreamArn, image.timeMs, analysis.results);
+        if (snapshots) {
+          // stored now, before the page's records are written (snapshots.ts)
+          await snapshotRecord({ ...input, snapshots: input.snapshots! }, record, decoded, image.jpeg, tracks, snapshots, progress);
+        }
+        records.push({ timeMs: image.timeMs, record });
       }
     } catch (error) {
       if (error instanceof OutOfTime) {
@@ -299,6 +311,7 @@ async function analysePage(input: CameraInput, images: KvsImage[], progress: Pro
       records.map((r) => r.record),
     );
     progress.recordsWritten += records.length;
+    snapshots?.commit(position);
     const now = options.clock.now();
     progress.latencies.push(...records.map((r) => (now - r.timeMs) / 1000));
   }
