@@ -10,7 +10,7 @@ import type { NotifierInput } from '../runtime/face-notifier/input';
 import type { FaceNotificationOptions } from '../face-notifications';
 import type { SnapshotStore } from '../snapshots';
 import { FaceEventRuleScope, faceMatchRule, unknownFaceRule } from './face-event-rules';
-import { ack } from './nag';
+import { ack, ackWildcard } from './nag';
 import { failureQueue, handlerFunction } from './resources';
 import { show } from './validate';
 
@@ -39,11 +39,11 @@ export function addNotification(
   if (!matches && (options.externalImageIds !== undefined || options.minSimilarity !== undefined)) {
     throw new Error(`notification "${id}": externalImageIds and minSimilarity filter matches, which matches: false leaves out; remove them or set matches: true`);
   }
-  if (!Token.isUnresolved(topic.topicArn) && topic.fifo) {
+  if (topic.fifo) {
     throw new Error(`notification "${id}": the topic is a FIFO topic, which e-mail and SMS cannot subscribe to; give a standard topic`);
   }
   const timeZone = resolveTimeZone(options.timeZone ?? 'UTC');
-  const linkSeconds = options.linkExpiry?.toSeconds() ?? 3600;
+  const linkSeconds = options.linkExpiry?.toSeconds({ integral: false }) ?? 3600;
   if (!Number.isInteger(linkSeconds) || linkSeconds < MIN_LINK_SECONDS || linkSeconds > MAX_LINK_SECONDS) {
     throw new Error(`linkExpiry must be whole seconds from 1 minute to 12 hours (a link signed with the notifier's temporary credentials cannot outlive them), got ${show(options.linkExpiry?.toHumanString())}`);
   }
@@ -142,6 +142,7 @@ class FaceNotifier extends Construct {
     if (!this.stores.has(store)) {
       this.stores.add(store);
       store.grantRead(this.function);
+      ackWildcard(this, store.objectsArn, "the notifier presigns links to face snapshots, whose keys (camera, day, sighting) are known only from each event: it may read objects under the snapshot store's key prefix, nothing else");
     }
   }
 }
