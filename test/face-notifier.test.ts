@@ -226,6 +226,9 @@ describe('the snapshot link', () => {
     expect(url.searchParams.get('X-Amz-Credential')).toMatch(new RegExp(`^${ACCESS_KEY}/\\d{8}/eu-west-1/s3/aws4_request$`));
     expect(url.searchParams.get('X-Amz-Security-Token')).toBe(CREDENTIALS.sessionToken);
     expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('host');
+    expect([...url.searchParams.keys()].sort()).toEqual(
+      ['X-Amz-Algorithm', 'X-Amz-Content-Sha256', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-Security-Token', 'X-Amz-Signature', 'X-Amz-SignedHeaders', 'x-id'].sort(),
+    );
 
     const response = await fetch(url);
     expect(response.status).toBe(200);

@@ -18,7 +18,8 @@ import { composeNotification, Link } from './message';
 
 const { logger, begin } = logging('face-notifier');
 const sns = new SNSClient({});
-const s3 = new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' });
+// no checksum parameters (x-amz-checksum-*) in the links: a person's browser checks nothing, and the URL is shorter
+const s3 = new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true', requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
 
 export const handler = async (input: NotifierInput, context?: Context): Promise<{ messageId: string }> => {
   begin(context);
