@@ -27,6 +27,8 @@ export class FaceAlertsStack extends Stack {
       faceMatchThreshold: 90,
       // upload faces/<person>/<photo>.jpg to the enrolment bucket to enrol a person
       enrollment: true,
+      // a JPEG of each sighting's face and frame (biometric data, kept 30 days); the alerts link to the face
+      snapshots: true,
     });
     this.pipeline.addCamera('lobby');
     // frames sampled every second and searched with the image APIs (no stream processor)
