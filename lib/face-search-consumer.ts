@@ -7,12 +7,16 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FaceMatchRuleOptions, UnknownFaceRuleOptions } from './face-events';
+import { FaceNotificationOptions } from './face-notifications';
+import type { SnapshotStore } from './snapshots';
 import { CONSUMER_METRICS, METRICS_NAMESPACE } from './metric-names';
 import { faceMatchRule, unknownFaceRule } from './private/face-event-rules';
 import { grantPutFaceEvents } from './private/grants';
+import { addNotification } from './private/notifications';
 import { prefixedStreamCamera, STREAM_READ_ACTIONS } from './private/consumer-streams';
 import { checksOwnEnvironment, environmentSize, LIMITS, REFERENCE_ESTIMATE } from './private/limits';
 import { skipCheckov } from './private/checkov';
@@ -293,6 +297,20 @@ export class FaceSearchConsumer extends Construct {
   public onUnknownFace(id: string, options: UnknownFaceRuleOptions = {}): events.Rule {
     return unknownFaceRule(this, id, this, options);
   }
+
+  // --- notifications (issue 23 part C) ---
+  /**
+   * A notification: a message a person can read (who, camera, time, similarity, a link to the face
+   * snapshot) sent to `topic` for this consumer's matches and/or unknown faces. One function per
+   * stack publishes every notification's messages. Answers the rules it adds (matches first).
+   *
+   * @param snapshots the store of the snapshots the messages link to (a pipeline's `snapshots`);
+   * without it the messages have no link
+   */
+  public notify(id: string, topic: sns.ITopic, options: FaceNotificationOptions = {}, snapshots?: SnapshotStore): events.Rule[] {
+    return addNotification(this, id, this, topic, options, snapshots);
+  }
+  // --- end notifications ---
 
   /**
    * A metric the consumer publishes (namespace FaceStreamPipeline, dimension `service` = consumerId):

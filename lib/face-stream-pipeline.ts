@@ -2,6 +2,7 @@ import { Annotations, CfnOutput, Duration, Names, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { Camera, CameraConfig, CameraOptions } from './camera';
 import { FaceCollection } from './face-collection';
@@ -10,6 +11,7 @@ import { FaceEnrollment, FaceEnrollmentOptions } from './face-enrollment';
 import { FaceIdentity } from './face-identity';
 import { AnalysisSchedule, FaceSearchEngine } from './face-search-engine';
 import { FaceMatchRuleOptions, UnknownFaceRuleOptions } from './face-events';
+import { FaceNotificationOptions } from './face-notifications';
 import { FaceSearchConsumer, FaceSearchConsumerProps } from './face-search-consumer';
 import { cameraScope } from './private/camera-stacks';
 import { checkStackLimits } from './private/limits';
@@ -420,6 +422,19 @@ export class FaceStreamPipeline extends Construct {
   public onUnknownFace(id: string, options: UnknownFaceRuleOptions = {}): events.Rule {
     this.ruleCameras.push(...(options.cameras ?? []).map((camera) => ({ rule: id, camera })));
     return this.requireConsumer('onUnknownFace').onUnknownFace(id, options);
+  }
+
+  /**
+   * A notification: a short message a person can read, sent to `topic` for face matches and/or
+   * unknown faces (with the filters of `onFaceMatch` / `onUnknownFace`): "alice at front-door",
+   * with the camera, the time in `timeZone` and UTC, the similarity, the engine and, with
+   * `snapshots` on, a link to the face snapshot that works for `linkExpiry`. E-mail and SMS
+   * subscribers read it as is. One function per stack publishes every notification's messages.
+   * See the README's "Notifications". Answers the rules it adds (matches first).
+   */
+  public notify(id: string, topic: sns.ITopic, options: FaceNotificationOptions = {}): events.Rule[] {
+    this.ruleCameras.push(...(options.cameras ?? []).map((camera) => ({ rule: id, camera })));
+    return this.requireConsumer('notify').notify(id, topic, options, this.snapshots);
   }
 
   private requireConsumer(method: string): FaceSearchConsumer {

@@ -9,3 +9,4 @@ export * from './face-search-engine';
 export * from './camera';
 export * from './face-search-consumer';
 export * from './face-stream-pipeline';
+export * from './face-notifications';

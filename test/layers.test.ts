@@ -24,6 +24,7 @@ const CONSTRUCTS: Record<string, number> = {
   'lib/face-events.ts': 5,
   'lib/face-identity.ts': 5,
   'lib/snapshots.ts': 5,
+  'lib/face-notifications.ts': 5,
   'lib/face-enrollment.ts': 6,
   'lib/stream-processor.ts': 6,
   'lib/face-search-consumer.ts': 6,

@@ -4,6 +4,8 @@
  */
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FaceSearchEngine, FaceStreamPipeline } from '../lib';
 import { FaceAlertsStack } from '../examples/face-alerts-stack';
@@ -46,6 +48,20 @@ test.each([
         snapshots: true,
         cameras: [{ name: 'a' }, { name: 'b', running: false }, { name: 'c', engine: FaceSearchEngine.frameSampling() }],
       });
+      return stack;
+    },
+  ],
+  [
+    'notifications: two on a pipeline with snapshots in an existing bucket, to a topic with a customer-managed key',
+    (app: App) => {
+      const stack = new Stack(app, 'Notifications');
+      const pipeline = new FaceStreamPipeline(stack, 'Faces', {
+        cameras: [{ name: 'a' }],
+        snapshotOptions: { bucket: s3.Bucket.fromBucketName(stack, 'Pictures', 'pictures') },
+      });
+      const topic = new sns.Topic(stack, 'Alerts', { masterKey: new kms.Key(stack, 'TopicKey', { enableKeyRotation: true }), enforceSSL: true });
+      pipeline.notify('Known', topic, { minSimilarity: 90 });
+      pipeline.notify('Unknown', topic, { matches: false, unknownFaces: true, timeZone: 'Europe/Paris' });
       return stack;
     },
   ],

@@ -37,6 +37,7 @@ export interface Denial {
 }
 
 const SIGNED = /^AWS4-HMAC-SHA256 Credential=([A-Z0-9]+)\/\d{8}\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request/;
+const PRESIGNED = /^([A-Z0-9]+)\/\d{8}\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request$/;
 
 /** One signed request as AWS reads it before authorizing: who, which service, which API call, its parameters. */
 interface ApiCall {
@@ -50,7 +51,9 @@ interface ApiCall {
 
 /** The API call a received request is, or undefined for one that is not signed (the fakes refuse those). */
 export function apiCall(req: ReceivedRequest): ApiCall | undefined {
-  const auth = SIGNED.exec(String(req.headers.authorization ?? ''));
+  // a presigned URL (query-string SigV4) is the signer's call, made by whoever holds the URL
+  const presigned = PRESIGNED.exec(new URL(req.url, 'http://localhost').searchParams.get('X-Amz-Credential') ?? '');
+  const auth = SIGNED.exec(String(req.headers.authorization ?? '')) ?? presigned;
   if (!auth) return undefined;
   const [, accessKey, region, service] = auth;
   const target = req.headers['x-amz-target'];
@@ -67,7 +70,12 @@ export function apiCall(req: ReceivedRequest): ApiCall | undefined {
   };
   let operation: string;
   let params: Record<string, any> = {};
-  if (typeof target === 'string') {
+  if (service === 'sns') {
+    // the query protocol: a form body, Action=Publish&TopicArn=...
+    const form = new URLSearchParams(text);
+    operation = form.get('Action') ?? '';
+    params = Object.fromEntries(form);
+  } else if (typeof target === 'string') {
     operation = target.split('.').pop()!;
     params = json();
   } else if (service === 's3') {
@@ -239,6 +247,13 @@ export function authorizationRequests(d: Deployment, role: DeployedResource, cal
       if (call.operation === 'PutObject' || call.operation === 'CopyObject') kmsOnBehalf(d, out, principal, call, d.resourceOf(object), 's3', ['kms:GenerateDataKey'], { 'kms:EncryptionContext:aws:s3:arn': object });
       break;
     }
+    case 'sns': {
+      const topic = String(p.TopicArn);
+      ask(action, topic);
+      // SNS encrypts the message with an encrypted topic's key, with the caller's credentials
+      if (call.operation === 'Publish') kmsOnBehalf(d, out, principal, call, d.resourceOf(topic), 'sns', ['kms:GenerateDataKey', 'kms:Decrypt'], {});
+      break;
+    }
     default:
       throw new Error(`the IAM check does not know the service ${service} (${call.describe}): teach authorizationRequests its resources`);
   }
@@ -366,7 +381,7 @@ export function receivedAuthorizationRequests(d: Deployment, options: IamCheckOp
     const call = apiCall(req);
     if (!call) continue;
     // a request forwarded by a test's proxy (the consumer harness's Gate) reaches the fake with the same signature
-    const signature = String(req.headers.authorization);
+    const signature = String(req.headers.authorization ?? new URL(req.url, 'http://localhost').searchParams.get('X-Amz-Signature'));
     if (seen.has(signature)) continue;
     seen.add(signature);
     if (options.ignoreKeys?.includes(call.accessKey)) continue;

@@ -219,6 +219,9 @@ export class Deployment {
       case 'AWS::KinesisVideo::Stream':
         value = p.KmsKeyId;
         break;
+      case 'AWS::SNS::Topic':
+        value = p.KmsMasterKeyId;
+        break;
       case 'AWS::S3::Bucket':
         value = p.BucketEncryption?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault?.KMSMasterKeyID;
         break;

@@ -15,6 +15,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { FaceCollection, FaceEnrollment, FaceIdentity, FaceSearchConsumer, FaceSearchEngine, FaceStreamPipeline, FrameSamplingMode, SnapshotStore, StreamProcessor, VideoStream } from '../../lib';
 import { AppSnapshot, DeployedResource, Deployment, DeploymentOptions, snapshotOf } from './iam-deployment';
 
@@ -251,3 +252,22 @@ export function enrolCliDeployment(): Deployment {
 }
 
 export const role = (pathPattern: RegExp) => (d: Deployment): DeployedResource => d.resource('AWS::IAM::Role', pathPattern);
+
+/**
+ * The notifier (test/face-notifier.test.ts): a pipeline with snapshots in bucket "face-snapshots"
+ * (its encryptionKey), notifying topic "face-alerts" (encrypted with a key of its own) of matches
+ * and unknown faces.
+ */
+export function notifierDeployment(): Deployment {
+  return cached(
+    'notifier',
+    { account: ACCOUNT, region: 'eu-west-1', names: [[/Faces\/Snapshots\/Bucket\/Resource$/, 'face-snapshots'], [/Alerts\/Resource$/, 'face-alerts']] },
+    (app) => {
+      const stack = new Stack(app, 'TestStack', { env: env('eu-west-1') });
+      const pipeline = new FaceStreamPipeline(stack, 'Faces', { collectionId: 'faces', cameras: [{ name: 'front-door' }], snapshots: true, encryptionKey: new kms.Key(stack, 'Key') });
+      const topic = new sns.Topic(stack, 'Alerts', { masterKey: new kms.Key(stack, 'TopicKey') });
+      pipeline.notify('Notify', topic, { unknownFaces: true, timeZone: 'Europe/Paris' });
+    },
+  );
+}
+export const notifierRole = (d: Deployment) => d.functionRole(/FaceStreamPipelineNotifier\/Function\/Resource$/);
