@@ -65,6 +65,9 @@ for (const { name, entry } of entries.filter((e) => wanted.length === 0 || wante
   // `follow`) load only when the environment alone does not settle what they read (shared-config.js
   // also for the partitions table when no endpoint is configured), so that a run does not parse
   // code it never runs.
+  // The consumer is two files: index.js, and snapshots.js (GetImages, JPEG and S3: the snapshots of
+  // stream-processor sightings), which it loads only with snapshots on, so that a consumer without
+  // them does not pay for that code at a cold start.
   const files =
     name === 'cli'
       ? {
@@ -72,7 +75,9 @@ for (const { name, entry } of entries.filter((e) => wanted.length === 0 || wante
           outdir: tmpdir,
           external: ['./sdk', './shared-config'],
         }
-      : { entryPoints: [entry], outfile: join(tmpdir, 'index.js') };
+      : name === 'face-consumer'
+        ? { entryPoints: { index: entry, snapshots: join(runtime, name, 'snapshots.ts') }, outdir: tmpdir, external: ['./snapshots'] }
+        : { entryPoints: [entry], outfile: join(tmpdir, 'index.js') };
   const result = await build({ ...files, metafile: true, ...handlerBuildOptions });
   // esbuild names inputs relative to the working directory; the stamp keeps them relative to the root
   const inputs = Object.keys(result.metafile.inputs).map((file) => (file.startsWith('/') ? file.slice(root.length + 1) : join(process.cwd(), file).slice(root.length + 1)));

@@ -8,6 +8,8 @@
  * - tagging a key addresses its current version (404 NoSuchKey when that is a delete marker);
  *   tagging a version addresses that version (404 NoSuchVersion when it is gone, 405 for a
  *   delete marker); at most 10 tags, values of S3's allowed characters up to 256
+ * - PutObject (PUT /<bucket>/<key> without ?tagging) stores the body and its content type as a new
+ *   version (`objectOf` reads it); `refusePuts` makes the next PutObject calls fail (e.g. AccessDenied)
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { LocalServer } from './local-server';
@@ -23,6 +25,9 @@ export class FakeS3 {
   private readonly objects = new Map<string, Version[]>();
   private readonly versionedBuckets = new Set<string>();
   private nextVersion = 1;
+  /** "bucket/key" -> the body and content type of the last PutObject */
+  private readonly bodies = new Map<string, { readonly body: Buffer; readonly contentType?: string }>();
+  private putRefusals: Array<{ code: string; status: number; times: number }> = [];
   public readonly calls: Array<{ method: string; path: string }> = [];
   private readonly server = new LocalServer((req, res) => this.handle(req, res), (res, error) => this.error(res, 500, 'InternalError', String(error)));
 
@@ -38,6 +43,23 @@ export class FakeS3 {
     this.objects.clear();
     this.versionedBuckets.clear();
     this.calls.length = 0;
+    this.bodies.clear();
+    this.putRefusals = [];
+  }
+
+  /** The next `times` PutObject calls fail with `code` (HTTP `status`). */
+  public refusePuts(code = 'AccessDenied', status = 403, times = Number.POSITIVE_INFINITY): void {
+    this.putRefusals.push({ code, status, times });
+  }
+
+  /** What the last PutObject of the key stored; undefined when none did. */
+  public objectOf(bucket: string, key: string): { readonly body: Buffer; readonly contentType?: string } | undefined {
+    return this.exists(bucket, key) ? this.bodies.get(`${bucket}/${key}`) : undefined;
+  }
+
+  /** The keys PutObject stored in the bucket, in the order they were stored. */
+  public keysOf(bucket: string): string[] {
+    return [...this.bodies.keys()].filter((k) => k.startsWith(`${bucket}/`)).map((k) => k.slice(bucket.length + 1));
   }
 
   /** Turns versioning on for the bucket. */
@@ -106,11 +128,24 @@ export class FakeS3 {
     if (!/^AWS4-HMAC-SHA256 Credential=[A-Z0-9]+\/\d{8}\/[a-z0-9-]+\/s3\/aws4_request, /.test(String(req.headers.authorization ?? ''))) {
       return this.error(res, 403, 'AccessDenied', 'request is not SigV4-signed for s3');
     }
-    if (!url.searchParams.has('tagging')) {
-      return this.error(res, 501, 'NotImplemented', 'only object tagging is implemented by the fake');
-    }
     const [, bucket, ...rest] = url.pathname.split('/');
     const key = decodeURIComponent(rest.join('/'));
+    if (req.method === 'PUT' && !url.searchParams.has('tagging') && key !== '') {
+      const refusal = this.putRefusals.find((r) => r.times > 0);
+      if (refusal) {
+        refusal.times -= 1;
+        return this.error(res, refusal.status, refusal.code, `scripted ${refusal.code}`);
+      }
+      const versionId = this.add(bucket, key, {}, false);
+      this.bodies.delete(`${bucket}/${key}`); // re-inserted last: keysOf lists in the order stored
+      this.bodies.set(`${bucket}/${key}`, { body: Buffer.concat(chunks), contentType: req.headers['content-type'] });
+      res.writeHead(200, { etag: '"e"', ...(versionId !== 'null' ? { 'x-amz-version-id': versionId } : {}) });
+      res.end();
+      return;
+    }
+    if (!url.searchParams.has('tagging')) {
+      return this.error(res, 501, 'NotImplemented', 'only object tagging and PutObject are implemented by the fake');
+    }
     const versionId = url.searchParams.get('versionId') ?? undefined;
     const version = this.find(bucket, key, versionId);
     if (!version) {
