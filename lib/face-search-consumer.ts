@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FaceMatchRuleOptions, UnknownFaceRuleOptions } from './face-events';
-import { CONSUMER_METRICS, METRICS_NAMESPACE } from './metric-names';
+import { CONSUMER_METRICS, METRICS_NAMESPACE, SNAPSHOT_METRICS } from './metric-names';
 import { faceMatchRule, unknownFaceRule } from './private/face-event-rules';
 import { grantPutFaceEvents } from './private/grants';
 import { prefixedStreamCamera, STREAM_READ_ACTIONS } from './private/consumer-streams';
@@ -431,6 +431,14 @@ export class FaceSearchConsumer extends Construct {
   /** Sightings not sent because their window's event was sent already (de-duplication). @default - sum over 5 minutes */
   public metricDedupedSightings(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(CONSUMER_METRICS.DEDUPED_SIGHTINGS, props);
+  }
+
+  /**
+   * Stream-processor sightings sent without their snapshot because fetching the frame or storing
+   * the pictures failed (with `addSnapshots()`). @default - sum over 5 minutes
+   */
+  public metricSnapshotsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(SNAPSHOT_METRICS.FAILED, props);
   }
 
   /** Invocation errors of the consumer function. @default - sum over 5 minutes */

@@ -384,8 +384,14 @@ export class FaceStreamPipeline extends Construct {
     const elsewhere = this.consumer && Stack.of(camera) !== Stack.of(this.consumer);
     this.consumer?._addDataStream(camera.dataStream, camera.cameraName, elsewhere ? camera : undefined);
     if (this.snapshots && camera.streamProcessor) {
+      if (!this.consumer) {
+        throw new Error(
+          `camera ${JSON.stringify(name)}: the snapshots of stream-processor cameras are taken by the pipeline's consumer, which consumer: false leaves out; ` +
+            'keep the consumer, give the camera engine: FaceSearchEngine.frameSampling() (which stores its own snapshots), or remove snapshots',
+        );
+      }
       // the consumer fetches the frames of this camera's sightings for their snapshots
-      this.consumer?._addSnapshotVideoStream(camera.videoStream, options.videoStream === undefined);
+      this.consumer._addSnapshotVideoStream(camera.videoStream, options.videoStream === undefined);
     }
     const alarmScope = scope === this ? undefined : ((scope.node.tryFindChild('Alarms') as Construct | undefined) ?? new Construct(scope, 'Alarms'));
     this.monitoring.addCamera(camera, options.running ?? this.props.running, (options.schedule ?? this.props.schedule) !== undefined, alarmScope);

@@ -32,6 +32,7 @@ test('the tarball holds the compiled library, .jsii, the bundled handlers and th
     'lib/face-stream-pipeline.js',
     'assets/stream-processor/index.js',
     'assets/face-consumer/index.js',
+    'assets/face-consumer/snapshots.js',
     'assets/face-enrollment/index.js',
     'assets/cli/index.js',
     'assets/cli/sdk.js',
