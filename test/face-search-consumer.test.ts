@@ -1,10 +1,11 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { FaceSearchConsumer, FaceSearchConsumerProps, FaceSearchEngine, FaceStreamPipeline, SnapshotStore, VideoStream } from '../lib';
 import { testStack } from './support/stacks';
 
@@ -456,4 +457,30 @@ test('snapshots with a stream-processor camera need the consumer (it takes them)
   );
   // frame-sampling cameras store their own
   expect(() => new FaceStreamPipeline(testStack(), 'Faces', { collectionId: 'faces', consumer: false, snapshots: true, cameras: [{ name: 'lobby', engine: FaceSearchEngine.frameSampling() }] })).not.toThrow();
+});
+
+test('cdk-nag AwsSolutions: the consumer\'s access to the frames of a pipeline taking snapshots (own and imported video streams, customer-managed key, a site) leaves no unacknowledged finding', () => {
+  const app = new App();
+  const env = { account: '123456789012', region: 'eu-west-1' };
+  const hubStack = new Stack(app, 'Hub', { env });
+  const key = new kms.Key(hubStack, 'Key', { enableKeyRotation: true });
+  const hub = new FaceStreamPipeline(hubStack, 'Faces', {
+    collectionId: 'faces',
+    encryptionKey: key,
+    snapshots: true,
+    cameras: [{ name: 'a' }, { name: 'b', videoStream: VideoStream.fromStreamArn(hubStack, 'Video', 'arn:aws:kinesisvideo:eu-west-1:123456789012:stream/b/1700000000000') }],
+  });
+  new FaceStreamPipeline(new Stack(app, 'Site', { env }), 'Faces', { hub, cameras: [{ name: 'c' }] });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  let findings = '';
+  try {
+    app.synth();
+  } catch (error) {
+    findings = (error as Error).message;
+  }
+  // the snapshot store's own grant (SnapshotStore.grantPut, lib/snapshots.ts) is the store's to acknowledge;
+  // nothing of the consumer's video access may be left
+  expect(findings).not.toMatch(/kinesisvideo|kinesisVideo/);
+  const reasons = hubStack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).flatMap((m) => Object.entries(m.data as Record<string, string>)));
+  expect(reasons).toContainEqual([expect.stringMatching(/AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:kinesisvideo:eu-west-1:123456789012:stream\/Hub-Faces-Consumer-[0-9A-F]+-\*\/\*\]$/), expect.stringContaining('GetImages of the frame of each sighting')]);
 });
