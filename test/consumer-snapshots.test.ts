@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import * as jpeg from 'jpeg-js';
 import { recordWith, toData } from './fixtures/face-records';
-import { CONSUMER_BUNDLE, ConsumerServices, DATA_STREAM_ARN, kinesisEvent, kinesisRecord, loadConsumer, startServices } from './support/consumer-harness';
+import { CONSUMER_BUNDLE, ConsumerServices, DATA_STREAM_ARN, Gate, kinesisEvent, kinesisRecord, loadConsumer, startServices } from './support/consumer-harness';
 import { check, readmeSchema } from './support/event-schema';
 import { FakeKvsImages, ManualClock } from './support/fake-kvs-images';
 import { FakeS3 } from './support/fake-s3';
@@ -302,6 +302,28 @@ test('video not stored yet (its fragment still open): asked again after a wait, 
   expect(calls).toHaveLength(2);
   expect(calls[0].body).toEqual(calls[1].body);
   expect(services.eventBridge.events[0].Detail.snapshot).toBeDefined();
+});
+
+test('Kinesis Video Streams not answering: the snapshot is given up within the invocation\'s time, and the event is sent without it', async () => {
+  const handler = loadWithSnapshots();
+  // every request to Kinesis Video Streams waits at the gate until the test ends
+  const gate = new Gate(process.env.AWS_ENDPOINT_URL_KINESIS_VIDEO!, 1000);
+  await gate.start();
+  try {
+    const context = { getRemainingTimeInMillis: () => 17_000 } as any; // 2 s for snapshots, 15 s kept for the rest
+    const started = Date.now();
+    const response = await gate.use('AWS_ENDPOINT_URL_KINESIS_VIDEO', () => (handler as any)(kinesisEvent([frameRecord([{ box: BOX, matches: ['alice'] }])]), context));
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(services.eventBridge.events.map((e) => e.Detail.snapshot)).toEqual([undefined]);
+    // bounded by the time left, not by the service: far below the 15 s it kept (generous for a loaded machine)
+    expect(Date.now() - started).toBeLessThan(12_000);
+    await gate.arrived(1); // the request was made, and is still held
+  } finally {
+    await gate.stop(); // lets the held request through to the fake
+  }
+  // that request lands before the next test (which expects no call) starts
+  for (let i = 0; i < 500 && kvs.calls.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(kvs.callsOf('/getDataEndpoint')).toHaveLength(1);
 });
 
 /** Runs the bundle in a fresh node process (its own module cache) with one record; answers which snapshot files it loaded. */
