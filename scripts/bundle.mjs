@@ -43,6 +43,10 @@ function upToDate(name, outdir, entry) {
   if (stamp.entry !== entry) {
     return false;
   }
+  // a bundle of several files (the CLI, the consumer) is up to date only with all of them
+  if ((stamp.outputs ?? []).some((file) => !existsSync(join(outdir, file)))) {
+    return false;
+  }
   const now = fingerprint(Object.keys(stamp.files));
   return now.options === stamp.options && Object.entries(stamp.files).every(([file, hash]) => now.files[file] === hash);
 }
@@ -81,7 +85,7 @@ for (const { name, entry } of entries.filter((e) => wanted.length === 0 || wante
   const result = await build({ ...files, metafile: true, ...handlerBuildOptions });
   // esbuild names inputs relative to the working directory; the stamp keeps them relative to the root
   const inputs = Object.keys(result.metafile.inputs).map((file) => (file.startsWith('/') ? file.slice(root.length + 1) : join(process.cwd(), file).slice(root.length + 1)));
-  const stamp = JSON.stringify({ entry, ...fingerprint(inputs) });
+  const stamp = JSON.stringify({ entry, outputs: readdirSync(tmpdir).sort(), ...fingerprint(inputs) });
   if (name === 'cli') {
     chmodSync(join(tmpdir, 'index.js'), 0o755); // the package's bin
   }
