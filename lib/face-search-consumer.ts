@@ -9,6 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SAMPLER_TAG } from './engines/frame-sampling-engine';
 import { FaceMatchRuleOptions, UnknownFaceRuleOptions } from './face-events';
 import { CONSUMER_METRICS, METRICS_NAMESPACE, SNAPSHOT_METRICS } from './metric-names';
 import { faceMatchRule, unknownFaceRule } from './private/face-event-rules';
@@ -354,11 +355,13 @@ export class FaceSearchConsumer extends Construct {
       if (!this.snapshotVideoPrefixGranted) {
         this.snapshotVideoPrefixGranted = true;
         const arn = Stack.of(this).formatArn({ service: 'kinesisvideo', resource: 'stream', resourceName: `${this.dataStreamNamePrefix}*/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
-        this.handler.addToRolePolicy(new iam.PolicyStatement({ actions: SNAPSHOT_VIDEO_ACTIONS, resources: [arn] }));
+        // not the frame-sampling cameras' streams (tagged by their engine): their sampler stores their snapshots
+        const untagged = { Null: { [`aws:ResourceTag/${SAMPLER_TAG}`]: 'true' } };
+        this.handler.addToRolePolicy(new iam.PolicyStatement({ actions: SNAPSHOT_VIDEO_ACTIONS, resources: [arn], conditions: untagged }));
         ackWildcard(
           this.handler.role!,
           arn,
-          `the video streams named "${this.dataStreamNamePrefix}<camera>" (the pipeline's cameras, and its sites'; any creation time): GetImages of the frame of each sighting for its snapshot, one statement for every camera so that the role does not grow per camera`,
+          `the video streams named "${this.dataStreamNamePrefix}<camera>" without the ${SAMPLER_TAG} tag (the pipeline's stream-processor cameras, and its sites'; any creation time): GetImages of the frame of each sighting for its snapshot, one statement for every camera so that the role does not grow per camera`,
         );
       }
     } else {

@@ -378,6 +378,7 @@ describe('snapshots of stream-processor sightings (issue 23): the consumer reads
     const video = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('kinesisvideo:')));
     return { pipeline, template, fn, statements, video };
   }
+  const untaggedBySampler = { Null: { 'aws:ResourceTag/face-stream-pipeline:frame-sampler': 'true' } };
   const prefixPattern = (prefix: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:kinesisvideo:eu-west-1:123456789012:stream/${prefix}*/*`]] });
 
   test('GetDataEndpoint and GetImages on the pipeline\'s own video streams (one pattern, not growing per camera) and on a camera\'s own stream; S3 puts under the prefix; 1024 MB', () => {
@@ -385,7 +386,7 @@ describe('snapshots of stream-processor sightings (issue 23): the consumer reads
     const many = pipelineOf({ cameras: 8, snapshots: true, ownVideo: true, sampled: true });
     const prefix = one.pipeline.streamNamePrefix;
     expect(one.video).toEqual([
-      { Action: ['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetImages'], Effect: 'Allow', Resource: prefixPattern(prefix) },
+      { Action: ['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetImages'], Condition: untaggedBySampler, Effect: 'Allow', Resource: prefixPattern(prefix) },
       { Action: ['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetImages'], Effect: 'Allow', Resource: 'arn:aws:kinesisvideo:eu-west-1:123456789012:stream/garage/1700000000000' },
     ]);
     // 8 cameras and a frame-sampling one (whose records bring their own snapshots): the same statements
@@ -434,7 +435,7 @@ describe('snapshots of stream-processor sightings (issue 23): the consumer reads
     const alone = policyOf(0);
     const withSites = policyOf(2);
     const video = (s: any[]) => s.filter((x) => [x.Action].flat().some((a: string) => a.startsWith('kinesisvideo:')));
-    expect(video(withSites.statements)).toEqual([{ Action: ['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetImages'], Effect: 'Allow', Resource: prefixPattern(withSites.hub.streamNamePrefix) }]);
+    expect(video(withSites.statements)).toEqual([{ Action: ['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetImages'], Condition: untaggedBySampler, Effect: 'Allow', Resource: prefixPattern(withSites.hub.streamNamePrefix) }]);
     expect(video(alone.statements)).toHaveLength(1);
   });
 
