@@ -1,4 +1,4 @@
-import { Duration, Lazy, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Lazy, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -10,10 +10,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SAMPLER_TAG } from './engines/frame-sampling-engine';
 import { FaceMatchRuleOptions, UnknownFaceRuleOptions } from './face-events';
 import { FaceNotificationOptions } from './face-notifications';
-import type { SnapshotStore } from './snapshots';
-import { CONSUMER_METRICS, METRICS_NAMESPACE } from './metric-names';
+import { CONSUMER_METRICS, METRICS_NAMESPACE, SNAPSHOT_METRICS } from './metric-names';
 import { faceMatchRule, unknownFaceRule } from './private/face-event-rules';
 import { grantPutFaceEvents } from './private/grants';
 import { addNotification } from './private/notifications';
@@ -23,11 +23,21 @@ import { skipCheckov } from './private/checkov';
 import { ack, ackWildcard } from './private/nag';
 import { failureQueue, handlerFunction } from './private/resources';
 import { CAMERA_NAME, show, validateName, validateNumber } from './private/validate';
+import type { SnapshotStore } from './snapshots';
+import type { IVideoStream } from './video-stream';
 
 /** SQS's largest MaximumMessageSize: the consumer's own dead-letter queue takes messages of 1 MiB. */
 const DEAD_LETTER_MAX_MESSAGE_BYTES = 1024 * 1024;
 /** What a dead-letter queue given in the props is assumed to take (a queue's default before 2025). */
 const GIVEN_QUEUE_MAX_MESSAGE_BYTES = 256 * 1024;
+/**
+ * The consumer's memory with snapshots on (256 MB without): a snapshot decodes its frame in
+ * JavaScript (jpeg-js), a few hundred milliseconds of one full vCPU for 720p, and Lambda's CPU
+ * grows with memory (256 MB is about a seventh of a vCPU). A decoded 1080p frame is 8 MB of RGBA.
+ */
+const SNAPSHOT_MEMORY_MB = 1024;
+/** What the consumer calls to read a stream-processor camera's frame for its snapshot. */
+const SNAPSHOT_VIDEO_ACTIONS = ['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetImages'];
 /**
  * Properties of a FaceSearchConsumer.
  */
@@ -148,6 +158,12 @@ export class FaceSearchConsumer extends Construct {
   private readonly mappingOptions: lambda.EventSourceMappingOptions;
   private readonly streamKeyStatement = new iam.PolicyStatement({ actions: ['kms:Decrypt'] });
   private prefixGranted = false;
+  private snapshotStore?: SnapshotStore;
+  private readonly snapshotVideoStatement = new iam.PolicyStatement({ actions: SNAPSHOT_VIDEO_ACTIONS });
+  private readonly snapshotVideoArns = new Set<string>();
+  private snapshotVideoPrefixGranted = false;
+  private readonly videoKeyStatement = new iam.PolicyStatement({ actions: ['kms:Decrypt'] });
+  private readonly videoKeys = new Set<kms.IKey>();
 
   constructor(scope: Construct, id: string, props: FaceSearchConsumerProps = {}) {
     super(scope, id);
@@ -288,6 +304,95 @@ export class FaceSearchConsumer extends Construct {
     }
   }
 
+  /** Where the consumer stores snapshots of stream-processor sightings; absent until `addSnapshots()`. */
+  public get snapshots(): SnapshotStore | undefined {
+    return this.snapshotStore;
+  }
+
+  /**
+   * Stores a snapshot of every stream-processor sighting that becomes an event (after
+   * de-duplication) in `store`, before the event is sent: the frame at the sighting's producer
+   * timestamp, fetched with Kinesis Video Streams GetImages, and the crop of the face with the
+   * store's margin. The event's `snapshot` names them; when they cannot be stored the event goes
+   * without it (metric SnapshotsFailed). Frame-sampling records bring their own snapshots.
+   * The consumer reads the frames of the video streams given to `addSnapshotVideoStream()`
+   * (FaceStreamPipeline gives its stream-processor cameras'). With snapshots on, the function has
+   * 1024 MB of memory (256 MB without): decoding a frame takes CPU, which grows with memory.
+   * FaceStreamPipeline calls this with its `snapshots` on.
+   *
+   * @param store the bucket, key prefix and face margin (one store per consumer)
+   */
+  public addSnapshots(store: SnapshotStore): void {
+    if (this.snapshotStore) {
+      if (this.snapshotStore === store) {
+        return;
+      }
+      throw new Error(`${this.node.path} stores snapshots in ${this.snapshotStore.node.path} already; a consumer has one snapshot store`);
+    }
+    this.snapshotStore = store;
+    for (const [name, value] of Object.entries(store.environment())) {
+      this.handler.addEnvironment(name, value);
+    }
+    store.grantPut(this.handler);
+    ackWildcard(
+      this.handler.role!,
+      store.objectsArn,
+      `the snapshots of stream-processor sightings (any sighting's face.jpg and frame.jpg, named at run time) under the store's key prefix "${store.keyPrefix}"`,
+    );
+    (this.handler.node.defaultChild as lambda.CfnFunction).memorySize = SNAPSHOT_MEMORY_MB;
+  }
+
+  /**
+   * Lets the consumer read the frames of a stream-processor camera's video stream for snapshots
+   * (kinesisvideo:GetDataEndpoint and kinesisvideo:GetImages on this stream, and kms:Decrypt
+   * through Kinesis Video Streams on its customer-managed key). The stream must keep its video
+   * (data retention of 1 hour or more): GetImages reads stored video.
+   */
+  public addSnapshotVideoStream(videoStream: IVideoStream): void {
+    this._addSnapshotVideoStream(videoStream, false);
+  }
+
+  /**
+   * addSnapshotVideoStream, for a video stream named `${dataStreamNamePrefix}<camera>` when
+   * `prefixNamed`: one statement grants every such stream (a pipeline's cameras, and its sites'),
+   * however many there are.
+   * @internal
+   */
+  public _addSnapshotVideoStream(videoStream: IVideoStream, prefixNamed: boolean): void {
+    if (prefixNamed) {
+      if (!this.snapshotVideoPrefixGranted) {
+        this.snapshotVideoPrefixGranted = true;
+        const arn = Stack.of(this).formatArn({ service: 'kinesisvideo', resource: 'stream', resourceName: `${this.dataStreamNamePrefix}*/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+        // not the frame-sampling cameras' streams (tagged by their engine): their sampler stores their snapshots
+        const untagged = { Null: { [`aws:ResourceTag/${SAMPLER_TAG}`]: 'true' } };
+        this.handler.addToRolePolicy(new iam.PolicyStatement({ actions: SNAPSHOT_VIDEO_ACTIONS, resources: [arn], conditions: untagged }));
+        ackWildcard(
+          this.handler.role!,
+          arn,
+          `the video streams named "${this.dataStreamNamePrefix}<camera>" without the ${SAMPLER_TAG} tag (the pipeline's stream-processor cameras, and its sites'; any creation time): GetImages of the frame of each sighting for its snapshot, one statement for every camera so that the role does not grow per camera`,
+        );
+      }
+    } else {
+      const key = JSON.stringify(Stack.of(this).resolve(videoStream.streamArn));
+      if (!this.snapshotVideoArns.has(key)) {
+        if (this.snapshotVideoArns.size === 0) {
+          this.handler.addToRolePolicy(this.snapshotVideoStatement);
+        }
+        this.snapshotVideoArns.add(key);
+        this.snapshotVideoStatement.addResources(videoStream.streamArn);
+      }
+    }
+    const videoKey = videoStream.encryptionKey;
+    if (videoKey && !this.videoKeys.has(videoKey)) {
+      if (this.videoKeys.size === 0) {
+        this.videoKeyStatement.addCondition('StringEquals', { 'kms:ViaService': `kinesisvideo.${Stack.of(this).region}.amazonaws.com` });
+        this.handler.addToRolePolicy(this.videoKeyStatement);
+      }
+      this.videoKeys.add(videoKey);
+      this.videoKeyStatement.addResources(videoKey.keyArn);
+    }
+  }
+
   /** A rule on "Face Matched" events of this consumer. */
   public onFaceMatch(id: string, options: FaceMatchRuleOptions = {}): events.Rule {
     return faceMatchRule(this, id, this, options);
@@ -304,17 +409,18 @@ export class FaceSearchConsumer extends Construct {
    * snapshot) sent to `topic` for this consumer's matches and/or unknown faces. One function per
    * stack publishes every notification's messages. Answers the rules it adds (matches first).
    *
-   * @param snapshots the store of the snapshots the messages link to (a pipeline's `snapshots`);
-   * without it the messages have no link
+   * @param snapshots the store of the snapshots the messages link to
+   * @default - this consumer's `snapshots` (a pipeline's store); without any, the messages have no link
    */
   public notify(id: string, topic: sns.ITopic, options: FaceNotificationOptions = {}, snapshots?: SnapshotStore): events.Rule[] {
-    return addNotification(this, id, this, topic, options, snapshots);
+    return addNotification(this, id, this, topic, options, snapshots ?? this.snapshots);
   }
   // --- end notifications ---
 
   /**
    * A metric the consumer publishes (namespace FaceStreamPipeline, dimension `service` = consumerId):
-   * RecordsProcessed, FacesMatched, UnknownFaces, MalformedRecords, DedupedSightings, EventsFailed.
+   * RecordsProcessed, FacesMatched, UnknownFaces, MalformedRecords, DedupedSightings, EventsFailed,
+   * and with snapshots SnapshotsStored and SnapshotsFailed.
    * @default - sum over 5 minutes
    */
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -350,6 +456,14 @@ export class FaceSearchConsumer extends Construct {
   /** Sightings not sent because their window's event was sent already (de-duplication). @default - sum over 5 minutes */
   public metricDedupedSightings(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(CONSUMER_METRICS.DEDUPED_SIGHTINGS, props);
+  }
+
+  /**
+   * Stream-processor sightings sent without their snapshot because fetching the frame or storing
+   * the pictures failed (with `addSnapshots()`). @default - sum over 5 minutes
+   */
+  public metricSnapshotsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(SNAPSHOT_METRICS.FAILED, props);
   }
 
   /** Invocation errors of the consumer function. @default - sum over 5 minutes */

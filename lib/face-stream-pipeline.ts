@@ -296,6 +296,8 @@ export class FaceStreamPipeline extends Construct {
       this.snapshots = props.hub.snapshots;
     } else if (props.snapshots || props.snapshotOptions) {
       this.snapshots = new SnapshotStore(this, 'Snapshots', { encryptionKey: props.snapshotOptions?.bucket ? undefined : props.encryptionKey, ...props.snapshotOptions });
+      // the consumer stores the snapshots of stream-processor cameras (a site's are its hub's consumer's)
+      this.consumer?.addSnapshots(this.snapshots);
       new CfnOutput(this, 'SnapshotBucketName', {
         description: 'Face and frame snapshots of every sighting event are stored here (README: Snapshots and privacy)',
         value: this.snapshots.bucket.bucketName,
@@ -390,6 +392,16 @@ export class FaceStreamPipeline extends Construct {
     // a camera outside the consumer's stack keeps its event source mapping with it
     const elsewhere = this.consumer && Stack.of(camera) !== Stack.of(this.consumer);
     this.consumer?._addDataStream(camera.dataStream, camera.cameraName, elsewhere ? camera : undefined);
+    if (this.snapshots && camera.streamProcessor) {
+      if (!this.consumer) {
+        throw new Error(
+          `camera ${JSON.stringify(name)}: the snapshots of stream-processor cameras are taken by the pipeline's consumer, which consumer: false leaves out; ` +
+            'keep the consumer, give the camera engine: FaceSearchEngine.frameSampling() (which stores its own snapshots), or remove snapshots',
+        );
+      }
+      // the consumer fetches the frames of this camera's sightings for their snapshots
+      this.consumer._addSnapshotVideoStream(camera.videoStream, options.videoStream === undefined);
+    }
     const alarmScope = scope === this ? undefined : ((scope.node.tryFindChild('Alarms') as Construct | undefined) ?? new Construct(scope, 'Alarms'));
     this.monitoring.addCamera(camera, options.running ?? this.props.running, (options.schedule ?? this.props.schedule) !== undefined, alarmScope);
     const processors = [...hub.allCameras.values()].filter((c) => c.streamProcessor).length;

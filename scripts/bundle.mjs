@@ -43,6 +43,10 @@ function upToDate(name, outdir, entry) {
   if (stamp.entry !== entry) {
     return false;
   }
+  // a bundle of several files (the CLI, the consumer) is up to date only with all of them
+  if ((stamp.outputs ?? []).some((file) => !existsSync(join(outdir, file)))) {
+    return false;
+  }
   const now = fingerprint(Object.keys(stamp.files));
   return now.options === stamp.options && Object.entries(stamp.files).every(([file, hash]) => now.files[file] === hash);
 }
@@ -66,6 +70,9 @@ for (const { name, entry } of entries.filter((e) => wanted.length === 0 || wante
   // also for the partitions table when no endpoint is configured); enrol.js (the enrol command, with
   // its own copy of the small signing and settings code) loads for enrol only; so that a run does
   // not parse code it never runs.
+  // The consumer is two files: index.js, and snapshots.js (GetImages, JPEG and S3: the snapshots of
+  // stream-processor sightings), which it loads only with snapshots on, so that a consumer without
+  // them does not pay for that code at a cold start.
   const files =
     name === 'cli'
       ? {
@@ -78,11 +85,13 @@ for (const { name, entry } of entries.filter((e) => wanted.length === 0 || wante
           outdir: tmpdir,
           external: ['./sdk', './shared-config', './enrol'],
         }
-      : { entryPoints: [entry], outfile: join(tmpdir, 'index.js') };
+      : name === 'face-consumer'
+        ? { entryPoints: { index: entry, snapshots: join(runtime, name, 'snapshots.ts') }, outdir: tmpdir, external: ['./snapshots'] }
+        : { entryPoints: [entry], outfile: join(tmpdir, 'index.js') };
   const result = await build({ ...files, metafile: true, ...handlerBuildOptions });
   // esbuild names inputs relative to the working directory; the stamp keeps them relative to the root
   const inputs = Object.keys(result.metafile.inputs).map((file) => (file.startsWith('/') ? file.slice(root.length + 1) : join(process.cwd(), file).slice(root.length + 1)));
-  const stamp = JSON.stringify({ entry, ...fingerprint(inputs) });
+  const stamp = JSON.stringify({ entry, outputs: readdirSync(tmpdir).sort(), ...fingerprint(inputs) });
   if (name === 'cli') {
     chmodSync(join(tmpdir, 'index.js'), 0o755); // the package's bin
   }

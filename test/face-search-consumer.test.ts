@@ -1,11 +1,12 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { FaceSearchConsumer, FaceSearchConsumerProps, FaceStreamPipeline } from '../lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { FaceSearchConsumer, FaceSearchConsumerProps, FaceSearchEngine, FaceStreamPipeline, SnapshotStore, VideoStream } from '../lib';
 import { testStack } from './support/stacks';
 
 function consumerWith(stack: Stack, props: FaceSearchConsumerProps = {}) {
@@ -355,4 +356,132 @@ describe('many cameras (issue 13): nothing in the environment or the role grows 
     const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }));
     expect(Object.keys(JSON.parse(fn.Properties.Environment.Variables.CAMERAS))).toHaveLength(25);
   });
+});
+
+describe('snapshots of stream-processor sightings (issue 23): the consumer reads the frames', () => {
+  function pipelineOf(options: { cameras: number; snapshots?: boolean; ownVideo?: boolean; sampled?: boolean; key?: boolean }) {
+    const stack = testStack();
+    const pipeline = new FaceStreamPipeline(stack, 'Faces', { collectionId: 'faces', snapshots: options.snapshots, encryptionKey: options.key ? new kms.Key(stack, 'Key') : undefined });
+    for (let i = 0; i < options.cameras; i++) {
+      pipeline.addCamera(`camera-${i}`);
+    }
+    if (options.ownVideo) {
+      pipeline.addCamera('garage', { videoStream: VideoStream.fromStreamArn(stack, 'GarageVideo', 'arn:aws:kinesisvideo:eu-west-1:123456789012:stream/garage/1700000000000') });
+    }
+    if (options.sampled) {
+      pipeline.addCamera('lobby', { engine: FaceSearchEngine.frameSampling() });
+    }
+    const template = Template.fromStack(stack);
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('parses Rekognition face search records') } }));
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^FacesConsumerHandlerRole') }] } }));
+    const statements: any[] = policy.Properties.PolicyDocument.Statement;
+    const video = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('kinesisvideo:')));
+    return { pipeline, template, fn, statements, video };
+  }
+  const untaggedBySampler = { Null: { 'aws:ResourceTag/face-stream-pipeline:frame-sampler': 'true' } };
+  const prefixPattern = (prefix: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:kinesisvideo:eu-west-1:123456789012:stream/${prefix}*/*`]] });
+
+  test('GetDataEndpoint and GetImages on the pipeline\'s own video streams (one pattern, not growing per camera) and on a camera\'s own stream; S3 puts under the prefix; 1024 MB', () => {
+    const one = pipelineOf({ cameras: 1, snapshots: true, ownVideo: true });
+    const many = pipelineOf({ cameras: 8, snapshots: true, ownVideo: true, sampled: true });
+    const prefix = one.pipeline.streamNamePrefix;
+    expect(one.video).toEqual([
+      { Action: ['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetImages'], Condition: untaggedBySampler, Effect: 'Allow', Resource: prefixPattern(prefix) },
+      { Action: ['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetImages'], Effect: 'Allow', Resource: 'arn:aws:kinesisvideo:eu-west-1:123456789012:stream/garage/1700000000000' },
+    ]);
+    // 8 cameras and a frame-sampling one (whose records bring their own snapshots): the same statements
+    expect(many.video).toEqual(one.video);
+    expect(many.statements).toHaveLength(one.statements.length);
+    expect(one.statements).toContainEqual({
+      Action: 's3:PutObject',
+      Effect: 'Allow',
+      Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^FacesSnapshotsBucket/), 'Arn'] }, '/snapshots/*']] },
+    });
+    expect(one.fn.Properties.MemorySize).toBe(1024);
+    expect(one.fn.Properties.Environment.Variables).toMatchObject({ SNAPSHOT_BUCKET: { Ref: expect.stringMatching(/^FacesSnapshotsBucket/) }, SNAPSHOT_PREFIX: 'snapshots/', SNAPSHOT_FACE_MARGIN: '0.25' });
+  });
+
+  test('without snapshots: no video access, no snapshot settings, 256 MB', () => {
+    const off = pipelineOf({ cameras: 2, ownVideo: true });
+    expect(off.video).toEqual([]);
+    expect(off.fn.Properties.MemorySize).toBe(256);
+    expect(Object.keys(off.fn.Properties.Environment.Variables).filter((k) => k.startsWith('SNAPSHOT_'))).toEqual([]);
+    expect(off.statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('s3:')))).toEqual([]);
+  });
+
+  test('the video streams\' customer-managed key: kms:Decrypt through Kinesis Video Streams only', () => {
+    const { statements } = pipelineOf({ cameras: 2, snapshots: true, key: true });
+    expect(statements).toContainEqual({
+      Action: 'kms:Decrypt',
+      Condition: { StringEquals: { 'kms:ViaService': 'kinesisvideo.eu-west-1.amazonaws.com' } },
+      Effect: 'Allow',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] },
+    });
+  });
+
+  test('a site\'s stream-processor cameras are covered by the hub consumer\'s pattern (one prefix): the hub\'s role does not change', () => {
+    const policyOf = (sites: number) => {
+      const app = new App();
+      const hubStack = new Stack(app, `Hub${sites}`, { env: { account: '123456789012', region: 'eu-west-1' } });
+      const hub = new FaceStreamPipeline(hubStack, 'Faces', { collectionId: `faces-${sites}`, snapshots: true, cameras: [{ name: 'lobby' }] });
+      for (let i = 0; i < sites; i++) {
+        const siteStack = new Stack(app, `Site${sites}-${i}`, { env: { account: '123456789012', region: 'eu-west-1' } });
+        new FaceStreamPipeline(siteStack, 'Faces', { hub, cameras: [{ name: `door-${i}` }, { name: `yard-${i}` }] });
+      }
+      const template = Template.fromStack(hubStack);
+      const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^FacesConsumerHandlerRole') }] } }));
+      return { hub, statements: policy.Properties.PolicyDocument.Statement as any[] };
+    };
+    const alone = policyOf(0);
+    const withSites = policyOf(2);
+    const video = (s: any[]) => s.filter((x) => [x.Action].flat().some((a: string) => a.startsWith('kinesisvideo:')));
+    expect(video(withSites.statements)).toEqual([{ Action: ['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetImages'], Condition: untaggedBySampler, Effect: 'Allow', Resource: prefixPattern(withSites.hub.streamNamePrefix) }]);
+    expect(video(alone.statements)).toHaveLength(1);
+  });
+
+  test('a consumer has one snapshot store', () => {
+    const stack = testStack();
+    const consumer = new FaceSearchConsumer(stack, 'Consumer');
+    const store = new SnapshotStore(stack, 'Store');
+    consumer.addSnapshots(store);
+    consumer.addSnapshots(store); // the same again: nothing new
+    expect(consumer.snapshots).toBe(store);
+    expect(stack.resolve(consumer.metricSnapshotsFailed().toMetricConfig().metricStat)).toMatchObject({ namespace: 'FaceStreamPipeline', metricName: 'SnapshotsFailed', statistic: 'Sum', dimensions: [{ name: 'service', value: consumer.consumerId }] });
+    expect(() => consumer.addSnapshots(new SnapshotStore(stack, 'Other'))).toThrow('TestStack/Consumer stores snapshots in TestStack/Store already; a consumer has one snapshot store');
+  });
+});
+
+test('snapshots with a stream-processor camera need the consumer (it takes them): consumer: false fails synthesis, naming the camera and what to do', () => {
+  const stack = testStack();
+  expect(() => new FaceStreamPipeline(stack, 'Faces', { collectionId: 'faces', consumer: false, snapshots: true, cameras: [{ name: 'front-door' }] })).toThrow(
+    'camera "front-door": the snapshots of stream-processor cameras are taken by the pipeline\'s consumer, which consumer: false leaves out; keep the consumer, give the camera engine: FaceSearchEngine.frameSampling() (which stores its own snapshots), or remove snapshots',
+  );
+  // frame-sampling cameras store their own
+  expect(() => new FaceStreamPipeline(testStack(), 'Faces', { collectionId: 'faces', consumer: false, snapshots: true, cameras: [{ name: 'lobby', engine: FaceSearchEngine.frameSampling() }] })).not.toThrow();
+});
+
+test('cdk-nag AwsSolutions: the consumer\'s access to the frames of a pipeline taking snapshots (own and imported video streams, customer-managed key, a site) leaves no unacknowledged finding', () => {
+  const app = new App();
+  const env = { account: '123456789012', region: 'eu-west-1' };
+  const hubStack = new Stack(app, 'Hub', { env });
+  const key = new kms.Key(hubStack, 'Key', { enableKeyRotation: true });
+  const hub = new FaceStreamPipeline(hubStack, 'Faces', {
+    collectionId: 'faces',
+    encryptionKey: key,
+    snapshots: true,
+    cameras: [{ name: 'a' }, { name: 'b', videoStream: VideoStream.fromStreamArn(hubStack, 'Video', 'arn:aws:kinesisvideo:eu-west-1:123456789012:stream/b/1700000000000') }],
+  });
+  new FaceStreamPipeline(new Stack(app, 'Site', { env }), 'Faces', { hub, cameras: [{ name: 'c' }] });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  let findings = '';
+  try {
+    app.synth();
+  } catch (error) {
+    findings = (error as Error).message;
+  }
+  // the snapshot store's own grant (SnapshotStore.grantPut, lib/snapshots.ts) is the store's to acknowledge;
+  // nothing of the consumer's video access may be left
+  expect(findings).not.toMatch(/kinesisvideo|kinesisVideo/);
+  const reasons = hubStack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).flatMap((m) => Object.entries(m.data as Record<string, string>)));
+  expect(reasons).toContainEqual([expect.stringMatching(/AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:kinesisvideo:eu-west-1:123456789012:stream\/Hub-Faces-Consumer-[0-9A-F]+-\*\/\*\]$/), expect.stringContaining('GetImages of the frame of each sighting')]);
 });

@@ -205,3 +205,34 @@ describe('nothing on "*" but what supports nothing narrower (issue 20, item 2 an
     expect(missing).toEqual([]);
   });
 });
+
+describe('the consumer taking snapshots reads the frames of its pipeline\'s cameras only (issue 23)', () => {
+  function snapshotApp() {
+    const app = new App();
+    const hubStack = new Stack(app, 'Hub', { env });
+    const hub = new FaceStreamPipeline(hubStack, 'Faces', { snapshots: true, cameras: [{ name: 'processed' }, { name: 'sampled', engine: FaceSearchEngine.frameSampling() }] });
+    new FaceStreamPipeline(new Stack(app, 'Site', { env }), 'Faces', { hub, cameras: [{ name: 'site-processed' }, { name: 'site-sampled', engine: FaceSearchEngine.frameSampling() }] });
+    // another pipeline of the same account and Region
+    new FaceStreamPipeline(new Stack(app, 'Other', { env }), 'Faces', { snapshots: true, cameras: [{ name: 'elsewhere' }] });
+    const assembly = app.synth();
+    return { hub: assembly.getStackByName('Hub').template, site: assembly.getStackByName('Site').template, other: assembly.getStackByName('Other').template };
+  }
+  const consumerStatements = (template: any): Statement[] => {
+    const fn = Object.values<any>(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && /parses Rekognition face search records/.test(r.Properties.Description ?? ''));
+    return roleStatements(template, fn.Properties.Role['Fn::GetAtt'][0]);
+  };
+  const reads = (statements: Statement[], video: { arn: string; tags: Record<string, string> }) =>
+    ['kinesisvideo:GetDataEndpoint', 'kinesisvideo:GetImages', 'kinesisvideo:GetMedia', 'kinesisvideo:PutMedia'].map((action) => allows(statements, { action, resource: video.arn, resourceTags: video.tags }));
+
+  test("GetDataEndpoint and GetImages on the hub's and its sites' stream-processor cameras; nothing else of them, nothing of frame-sampling cameras (their sampler stores their snapshots) or of another pipeline's", () => {
+    const { hub, site, other } = snapshotApp();
+    const consumer = consumerStatements(hub);
+    expect(reads(consumer, streamsOf(hub, 'processed').video)).toEqual([true, true, false, false]);
+    expect(reads(consumer, streamsOf(site, 'site-processed').video)).toEqual([true, true, false, false]);
+    expect(streamsOf(hub, 'sampled').video.tags).not.toEqual({});
+    expect(reads(consumer, streamsOf(hub, 'sampled').video)).toEqual([false, false, false, false]);
+    expect(reads(consumer, streamsOf(site, 'site-sampled').video)).toEqual([false, false, false, false]);
+    expect(reads(consumer, streamsOf(other, 'elsewhere').video)).toEqual([false, false, false, false]);
+    expect(reads(consumerStatements(other), streamsOf(hub, 'processed').video)).toEqual([false, false, false, false]);
+  });
+});

@@ -59,7 +59,7 @@ export class FakeS3 {
   private refusals: { code: string; status: number; times: number } | undefined;
 
   /** The next `times` PutObject calls are answered with the error `code` (HTTP `status`). */
-  public refusePuts(code: string, status: number, times = Number.POSITIVE_INFINITY): void {
+  public refusePuts(code = 'AccessDenied', status = 403, times = Number.POSITIVE_INFINITY): void {
     this.refusals = { code, status, times };
   }
 

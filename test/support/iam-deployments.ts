@@ -74,6 +74,41 @@ export function consumerDeployment(): Deployment {
 }
 export const consumerRole = (d: Deployment) => d.functionRole(/\/Consumer\/Handler\/Resource$/);
 
+/** A camera of the snapshots deployment whose video stream is the user's (by ARN), outside the pipeline's name prefix. */
+export const SNAPSHOT_OWN_VIDEO_ARN = `arn:aws:kinesisvideo:us-west-2:${ACCOUNT}:stream/garage-camera/1700000000000`;
+
+/**
+ * The consumer with snapshots (test/consumer-snapshots.test.ts): a pipeline "Faces" with its
+ * encryption key, snapshots on (bucket "snapshots-bucket"), and two stream-processor cameras:
+ * "front-door" with the pipeline's own streams (named with its prefix) and "garage" with a video
+ * stream of the user's (SNAPSHOT_OWN_VIDEO_ARN). Dead-letter queue "face-dlq", table "sightings".
+ */
+export function consumerSnapshotsDeployment(): Deployment {
+  return cached(
+    'consumer-snapshots',
+    {
+      account: ACCOUNT,
+      region: 'us-west-2',
+      names: [
+        [/Consumer\/DeadLetterQueue\/Resource$/, 'face-dlq'],
+        [/Consumer\/DedupeTable\/Resource$/, 'sightings'],
+        [/Snapshots\/Bucket\/Resource$/, 'snapshots-bucket'],
+      ],
+    },
+    (app) => {
+      const stack = new Stack(app, 'TestStack', { env: env('us-west-2') });
+      new FaceStreamPipeline(stack, 'Faces', {
+        collectionId: 'faces',
+        encryptionKey: new kms.Key(stack, 'Key'),
+        snapshots: true,
+        consumerProps: { eventBus: new events.EventBus(stack, 'Bus', { eventBusName: 'faces-bus' }), dedupeWindow: Duration.seconds(60) },
+        cameras: [{ name: 'front-door' }, { name: 'garage', videoStream: VideoStream.fromStreamArn(stack, 'GarageVideo', SNAPSHOT_OWN_VIDEO_ARN) }],
+      });
+    },
+  );
+}
+export const snapshotConsumerRole = (d: Deployment) => d.functionRole(/\/Faces\/Consumer\/Handler\/Resource$/);
+
 /** The enrolment function (test/support/enrollment-harness.ts): collection "staff", bucket and table by the harness's names, a customer-managed key. */
 export function enrollmentDeployment(): Deployment {
   return enrollmentApp('enrollment');

@@ -3,7 +3,7 @@
  * statements (with their conditions) let a request through, IAM's way for the parts this library
  * uses: Action and Resource with `*` / `?` wildcards (actions case-insensitive), and the condition
  * operators StringEquals, StringLike, ArnLike, ArnEquals (a key missing from the request fails
- * them) and ForAllValues:StringLike (a missing key passes). Anything else fails the test loudly,
+ * them), Null ("true": the key is missing) and ForAllValues:StringLike (a missing key passes). Anything else fails the test loudly,
  * so a statement this evaluator cannot judge is never taken as allowing or refusing.
  */
 
@@ -80,6 +80,12 @@ function conditionHolds(condition: Statement['Condition'], request: PolicyReques
         case 'StringLike':
         case 'ArnLike':
           if (actual === undefined || !values.some((v) => glob(v, actual))) {
+            return false;
+          }
+          break;
+        case 'Null':
+          // "true": the key is absent from the request; "false": it is present
+          if ((actual === undefined) !== (String(values[0]) === 'true')) {
             return false;
           }
           break;

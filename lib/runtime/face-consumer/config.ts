@@ -2,6 +2,8 @@
  * The consumer's configuration, read once per container from the environment the construct sets
  * (lib/face-search-consumer.ts).
  */
+import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from '../../snapshot-settings';
+
 const env = process.env;
 
 function wholeNumber(name: string, fallback: number): number {
@@ -19,6 +21,11 @@ function cameraMap(): Record<string, string> {
   } catch (error) {
     throw new Error(`CAMERAS must be a JSON object of data stream ARN -> camera name: ${(error as Error).message}`);
   }
+}
+
+function ratio(name: string, fallback: number): number {
+  const value = Number(env[name] ?? '');
+  return env[name] !== undefined && env[name] !== '' && Number.isFinite(value) && value >= 0 ? value : fallback;
 }
 
 const dedupeTable = env.DEDUPE_TABLE_NAME ?? '';
@@ -43,6 +50,17 @@ export const config = {
   cameras: cameraMap(),
   /** Data streams named `<prefix><camera>` carry their camera in their name. */
   dataStreamPrefix: env.DATA_STREAM_PREFIX ?? '',
+  /**
+   * Snapshots of stream-processor sightings (the consumer fetches their frames); off without a
+   * bucket. Frame-sampling records bring their own.
+   */
+  snapshots: {
+    bucket: env[SNAPSHOT_ENV.BUCKET] ?? '',
+    prefix: env[SNAPSHOT_ENV.PREFIX] ?? SNAPSHOT_DEFAULTS.KEY_PREFIX,
+    faceMargin: ratio(SNAPSHOT_ENV.FACE_MARGIN, SNAPSHOT_DEFAULTS.FACE_MARGIN),
+    /** Path-style S3 addressing, only for S3-compatible endpoints that need it. */
+    s3ForcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
+  },
 };
 
 /**

@@ -3,26 +3,31 @@ import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { FACE_DETAIL_TYPES, faceEventEntry, FaceMatchedDetail, FaceNotMatchedDetail } from '../shared/face-events';
 import { publisher } from './clients';
 import { config } from './config';
+import type { FaceSnapshot } from '../../events';
 import type { Outcome, Sighting } from './outcome';
+import { storeSnapshots } from './snapshot-step';
 
-export function entryOf(sighting: Sighting): PutEventsRequestEntry {
+/** The PutEvents entry of a sighting; `snapshot` is the one the consumer stored for it (snapshot-step.ts). */
+export function entryOf(sighting: Sighting, snapshot?: FaceSnapshot): PutEventsRequestEntry {
   const event = sighting.event;
   const options = { eventBusName: config.eventBusName, resources: [event.videoStreamArn], time: new Date(event.frameTime) };
-  const detail = { ...event, consumer: config.consumerId };
+  const detail = snapshot ? { ...event, consumer: config.consumerId, snapshot } : { ...event, consumer: config.consumerId };
   return event.matched
     ? faceEventEntry(FACE_DETAIL_TYPES.FACE_MATCHED, detail as FaceMatchedDetail, options)
     : faceEventEntry(FACE_DETAIL_TYPES.FACE_NOT_MATCHED, detail as FaceNotMatchedDetail, options);
 }
 
 /**
- * Sends the events of the sightings; records of events not delivered after the retries become
- * batch item failures. Returns the sightings whose events were not delivered.
+ * Sends the events of the sightings, each once its snapshot is stored (with snapshots on, see
+ * snapshot-step.ts); records of events not delivered after the retries become batch item failures.
+ * Returns the sightings whose events were not delivered.
  */
 export async function publishSightings(sightings: Sighting[], outcome: Outcome): Promise<Set<Sighting>> {
   if (sightings.length === 0) {
     return new Set();
   }
-  const undelivered = new Set(await publisher.publish(sightings.map((s) => ({ entry: entryOf(s), ref: s }))));
+  const snapshots = await storeSnapshots(sightings, outcome);
+  const undelivered = new Set(await publisher.publish(sightings.map((s) => ({ entry: entryOf(s, snapshots.get(s)), ref: s }))));
   for (const s of sightings) {
     if (undelivered.has(s)) {
       outcome.failed.add(s.record);

@@ -7,7 +7,8 @@
  *     reason and raw data (dead-letters.ts), once: see step 4;
  *  2. de-duplicates sightings: one event per person (or unknown face) and camera and window,
  *     agreed across concurrent invocations through DynamoDB claims (dedupe.ts);
- *  3. sends "Face Matched" / "Face Not Matched" events through the shared publisher (events.ts);
+ *  3. sends "Face Matched" / "Face Not Matched" events through the shared publisher (events.ts),
+ *     with snapshots on first storing each stream-processor sighting's snapshot (snapshot-step.ts);
  *  4. answers with exactly the records that met a transient failure (ReportBatchItemFailures).
  *     Lambda retries a Kinesis batch from the first of them: every record after it comes again,
  *     whatever this invocation did with it. So a malformed record is dead-lettered only when it
@@ -19,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { parseFaceRecord, RecordError } from '../face-records/parser';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { CONSUMER_METRICS } from '../../metric-names';
+import { CONSUMER_METRICS, SNAPSHOT_METRICS } from '../../metric-names';
 import { errorName } from '../shared/errors';
 import { cameraOf } from './cameras';
 import { begin, logger, metrics } from './clients';
@@ -32,7 +33,8 @@ import { newOutcome, Outcome, Sighting } from './outcome';
 export async function handler(event: KinesisStreamEvent, context?: Context): Promise<KinesisStreamBatchResponse> {
   begin(context);
   const records = event.Records ?? [];
-  const outcome = newOutcome();
+  const remainingMs = context?.getRemainingTimeInMillis?.() ?? DEFAULT_LEASE_SECONDS * 1000;
+  const outcome = newOutcome(Date.now() + remainingMs);
   const sightings: Sighting[] = [];
   const letters: DeadLetter[] = [];
 
@@ -49,8 +51,7 @@ export async function handler(event: KinesisStreamEvent, context?: Context): Pro
   }
 
   if (config.dedupeOn) {
-    const remainingMs = context?.getRemainingTimeInMillis?.() ?? DEFAULT_LEASE_SECONDS * 1000;
-    await publishOncePerWindow(sightings, outcome, { owner: randomUUID(), untilMs: Date.now() + remainingMs });
+    await publishOncePerWindow(sightings, outcome, { owner: randomUUID(), untilMs: outcome.deadlineMs });
   } else {
     await publishSightings(sightings, outcome);
   }
@@ -68,6 +69,10 @@ function respond(records: KinesisStreamEvent['Records'], faces: number, outcome:
   metrics.addMetric(CONSUMER_METRICS.MALFORMED_RECORDS, MetricUnit.Count, outcome.malformed);
   metrics.addMetric(CONSUMER_METRICS.DEDUPED_SIGHTINGS, MetricUnit.Count, outcome.deduped);
   metrics.addMetric(CONSUMER_METRICS.EVENTS_FAILED, MetricUnit.Count, outcome.eventsFailed);
+  if (config.snapshots.bucket) {
+    metrics.addMetric(SNAPSHOT_METRICS.STORED, MetricUnit.Count, outcome.snapshotsStored);
+    metrics.addMetric(SNAPSHOT_METRICS.FAILED, MetricUnit.Count, outcome.snapshotsFailed);
+  }
   metrics.publishStoredMetrics();
 
   // every record with a transient failure, in stream order: Lambda retries from the first
@@ -80,6 +85,7 @@ function respond(records: KinesisStreamEvent['Records'], faces: number, outcome:
     malformed: outcome.malformed,
     deduped: outcome.deduped,
     eventsFailed: outcome.eventsFailed,
+    ...(config.snapshots.bucket ? { snapshotsStored: outcome.snapshotsStored, snapshotsFailed: outcome.snapshotsFailed } : {}),
     retried: batchItemFailures.length,
   });
   return { batchItemFailures };

@@ -16,8 +16,13 @@ export interface Outcome {
   malformed: number;
   deduped: number;
   eventsFailed: number;
+  /** Sightings sent with their snapshot stored, and sent without one because storing it failed. */
+  snapshotsStored: number;
+  snapshotsFailed: number;
+  /** When this invocation must be done (epoch ms): snapshots are not waited for past a margin before it. */
+  readonly deadlineMs: number;
 }
 
-export function newOutcome(): Outcome {
-  return { failed: new Set(), matched: 0, unknown: 0, malformed: 0, deduped: 0, eventsFailed: 0 };
+export function newOutcome(deadlineMs = Number.POSITIVE_INFINITY): Outcome {
+  return { failed: new Set(), matched: 0, unknown: 0, malformed: 0, deduped: 0, eventsFailed: 0, snapshotsStored: 0, snapshotsFailed: 0, deadlineMs };
 }
