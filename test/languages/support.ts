@@ -183,7 +183,7 @@ export function csharpQuickStartProblems(dotnetDir: string, walk: (dir: string) 
   }
   const pipeline = classes.get('FaceStreamPipeline') ?? '';
   for (const [, method] of snippet.matchAll(/\bfaces\.(\w+)\(/g)) {
-    if (!new RegExp(`public (?:virtual )?[\\w.]+ ${method}\\(`).test(pipeline)) problems.push(`FaceStreamPipeline has no method ${method}`);
+    if (!new RegExp(`public (?:virtual )?[\\w.<>?\\[\\]]+ ${method}\\(`).test(pipeline)) problems.push(`FaceStreamPipeline has no method ${method}`);
   }
   return problems;
 }

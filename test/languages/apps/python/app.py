@@ -6,7 +6,7 @@ errorMessages() in ../typescript/app.ts.
 """
 import json
 
-from aws_cdk import App, Duration, Stack, aws_sqs as sqs
+from aws_cdk import App, Duration, Stack, aws_events_targets as targets, aws_sqs as sqs
 from constructs import Construct
 from cdk_face_stream_pipeline import CameraConfig, FaceSearchEngine, FaceStreamPipeline
 

@@ -5,6 +5,7 @@
  * change all of them the same way (the tests compare their templates with this one's).
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 // README-IMPORTS
@@ -29,7 +30,7 @@ class QuickStart extends Stack {
     faces.onFaceMatch('YardVisitors', {
       cameras: ['yard'],
       minSimilarity: 95,
-      target: new targets.SqsQueue(sightings),
+      target: new SqsQueue(sightings),
     });
   }
 }
