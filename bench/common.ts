@@ -3,7 +3,7 @@
  * loads in fresh processes and SDK-only baseline bundles. Every figure is a ratio against a
  * baseline measured in the same run on the same machine.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
@@ -88,21 +88,27 @@ export function compareColdLoad(name: string, subject: string, baseline: string,
  * Instructions that `node -e require(file)` executes in a fresh process, counted by valgrind's
  * callgrind (undefined without valgrind). Unlike wall time it does not depend on what else the
  * machine runs: with V8 on one thread and fixed seeds, repeated counts agree to about 1 in 10^6.
+ * So counts may run side by side (compareColdInstructions runs its three at once).
  */
-export function coldInstructions(file: string): number | undefined {
+export function coldInstructions(file: string): Promise<number | undefined> {
   const flags = ['--single-threaded', '--hash-seed=1', '--random-seed=1'];
-  const result = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, ...flags, '-e', `require(${JSON.stringify(file)})`], {
-    encoding: 'utf8',
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  return new Promise((resolve, reject) => {
+    const child = spawn('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, ...flags, '-e', `require(${JSON.stringify(file)})`], {
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? resolve(undefined) : reject(error)));
+    child.on('close', (status) => {
+      const collected = /Collected : (\d+)/.exec(stderr);
+      if (status !== 0 || !collected) {
+        reject(new Error(`valgrind on ${file} failed (${status}): ${stderr.slice(-500)}`));
+      } else {
+        resolve(Number(collected[1]));
+      }
+    });
   });
-  const collected = /Collected : (\d+)/.exec(result.stderr ?? '');
-  if (result.status !== 0 || !collected) {
-    if (result.error && (result.error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return undefined;
-    }
-    throw new Error(`valgrind on ${file} failed (${result.status}): ${(result.stderr ?? '').slice(-500)}`);
-  }
-  return Number(collected[1]);
 }
 
 /**
@@ -110,14 +116,14 @@ export function coldInstructions(file: string): number | undefined {
  * module): the same figure on a busy machine as on an idle one, so a ratio of 1.05 means the
  * bundle, not the neighbours. Falls back to wall time (compareColdLoad) without valgrind.
  */
-export function compareColdInstructions(name: string, subject: string, baseline: string, empty: string): Row {
-  const e = coldInstructions(empty);
-  if (e === undefined) {
+export async function compareColdInstructions(name: string, subject: string, baseline: string, empty: string): Promise<Row> {
+  const [e, a0, b0] = await Promise.all([coldInstructions(empty), coldInstructions(subject), coldInstructions(baseline)]);
+  if (e === undefined || a0 === undefined || b0 === undefined) {
     const row = compareColdLoad(name, subject, baseline, empty);
     return { ...row, detail: `${row.detail}; valgrind not installed: wall time, noisy` };
   }
-  const a = coldInstructions(subject)! - e;
-  const b = coldInstructions(baseline)! - e;
+  const a = a0 - e;
+  const b = b0 - e;
   return {
     benchmark: `${name}: cold module load, instructions net of node start-up (valgrind callgrind, one fresh process each)`,
     subject: `${(a / 1e6).toFixed(1)} M instr`,

@@ -18,7 +18,7 @@ export async function bench(ctx: BenchContext): Promise<Row[]> {
     '@aws-sdk/client-dynamodb': { client: 'DynamoDBClient', commands: ['PutItemCommand', 'UpdateItemCommand', 'BatchWriteItemCommand'] },
   });
   return [
-    compareColdInstructions('consumer handler', consumer, consumerBaseline, ctx.empty),
+    await compareColdInstructions('consumer handler', consumer, consumerBaseline, ctx.empty),
     compareColdLoad('consumer handler', consumer, consumerBaseline, ctx.empty),
     compareSizes('consumer handler', consumer, consumerBaseline),
     await countPutEvents(consumer),

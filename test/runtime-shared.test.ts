@@ -6,7 +6,7 @@
  */
 import { batchBy, retryFailedEntries } from '../lib/runtime/shared/batching';
 import { errorName, isConditionFailure, isRetryable } from '../lib/runtime/shared/errors';
-import { leaseConditions, leaseHeld, leaseLive, RELEASED } from '../lib/runtime/shared/lease';
+import { handOverConditions, leaseConditions, leaseHeld, leaseLive, RELEASED } from '../lib/runtime/shared/lease';
 import { withRetry } from '../lib/runtime/shared/retry';
 
 const fast = { attempts: 4, baseDelayMs: 0, maxDelayMs: 0 };
@@ -86,5 +86,23 @@ test('lease: one unit (ms) in code, stored in ms or seconds; take, held, extend 
       const used = new Set(e.expression.match(/:[a-z]+/g));
       expect(new Set(Object.keys(e.values(lease, 1)))).toEqual(used);
     }
+  }
+});
+
+test('lease hand-over: a successor asks for a lease its holder still holds; the holder gives it to that successor only, in one write', () => {
+  const ms = handOverConditions();
+  expect(ms.ask.condition).toBe('leaseOwner = :holder AND leaseUntil > :now');
+  expect(ms.ask.update).toBe('SET successor = :next');
+  expect(ms.ask.values('old', 'new', 100_000)).toEqual({ ':holder': { S: 'old' }, ':next': { S: 'new' }, ':now': { N: '100000' } });
+  expect(ms.give.condition).toBe('leaseOwner = :me AND successor = :next');
+  expect(ms.give.update).toBe('SET leaseOwner = :next, leaseUntil = :until, successor = :none');
+  expect(ms.give.values('old', { owner: 'new', untilMs: 150_000 })).toEqual({ ':me': { S: 'old' }, ':next': { S: 'new' }, ':until': { N: '150000' }, ':none': { S: '' } });
+  const seconds = handOverConditions({ owner: 'claimedBy', until: 'leaseUntil', successor: 'next' }, 'seconds');
+  expect([seconds.ask.condition, seconds.ask.values('a', 'b', 1_500)[':now']]).toEqual(['claimedBy = :holder AND leaseUntil > :now', { N: '1.5' }]);
+  expect(seconds.give.values('a', { owner: 'b', untilMs: 2_500 })[':until']).toEqual({ N: '2.5' });
+  for (const op of [ms.ask, ms.give]) {
+    const used = new Set(`${op.condition} ${op.update}`.match(/:[a-z]+/g));
+    const values = op === ms.ask ? ms.ask.values('a', 'b', 1) : ms.give.values('a', { owner: 'b', untilMs: 1 });
+    expect(new Set(Object.keys(values))).toEqual(used);
   }
 });

@@ -1,5 +1,6 @@
 /** IndexFaces for a one-person enrolment picture, and DeleteFaces. */
 import { DeleteFacesCommand, IndexFacesCommand, IndexFacesCommandOutput } from '@aws-sdk/client-rekognition';
+import { batchBy } from '../shared/batching';
 import { errorName } from '../shared/errors';
 import type { FaceEnrollmentFailureCode } from '../shared/face-events';
 import { rekognition } from './clients';
@@ -84,8 +85,8 @@ function outcomeOf(output: IndexFacesCommandOutput): IndexOutcome {
  * that the retry deletes it once it has left its user.
  */
 export async function deleteFaces(faceIds: readonly string[]): Promise<void> {
-  for (let i = 0; i < faceIds.length; i += DELETE_BATCH) {
-    const out = await rekognition.send(new DeleteFacesCommand({ CollectionId: config.collectionId, FaceIds: faceIds.slice(i, i + DELETE_BATCH) }));
+  for (const FaceIds of batchBy(faceIds, { maxCount: DELETE_BATCH })) {
+    const out = await rekognition.send(new DeleteFacesCommand({ CollectionId: config.collectionId, FaceIds }));
     const kept = (out.UnsuccessfulFaceDeletions ?? []).filter((u) => u.Reasons?.includes('ASSOCIATED_TO_AN_EXISTING_USER'));
     if (kept.length > 0) {
       throw new Error(`DeleteFaces kept ${kept.length} face(s) associated with a user (${kept.map((u) => `${u.FaceId} of ${u.UserId}`).join(', ')}): they are deleted once disassociated`);

@@ -25,6 +25,7 @@ import {
   ListUsersCommand,
   type UserStatus,
 } from '@aws-sdk/client-rekognition';
+import { batchBy } from '../shared/batching';
 import { backoff, errorName } from '../shared/retry';
 import { logger, rekognition } from './clients';
 import { config } from './config';
@@ -179,8 +180,7 @@ export async function leaveUser(userId: string, faceIds: readonly string[]): Pro
   }
   let status: UserStatus | undefined;
   try {
-    for (let i = 0; i < faceIds.length; i += MAX_FACES_PER_USER) {
-      const FaceIds = faceIds.slice(i, i + MAX_FACES_PER_USER);
+    for (const FaceIds of batchBy(faceIds, { maxCount: MAX_FACES_PER_USER })) {
       const out = await whenSettled(userId, () => rekognition.send(new DisassociateFacesCommand({ CollectionId: config.collectionId, UserId: userId, FaceIds })));
       status = out.UserStatus;
     }

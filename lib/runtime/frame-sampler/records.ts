@@ -9,8 +9,9 @@
 import { PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { ENGINE_NAMES } from '../../events';
 import type { FaceSearchRecord, FaceSearchResult } from '../face-records/parser';
-import { isRetryable } from '../shared/errors';
-import { retryOptionsFromEnv, withRetry } from '../shared/retry';
+import { batchBy, retryFailedEntries } from '../shared/batching';
+import { errorName, isRetryable } from '../shared/errors';
+import { retryOptionsFromEnv } from '../shared/retry';
 import { kinesis } from './clients';
 
 /** The engine this sampler's records name: the event contract's value. */
@@ -37,76 +38,58 @@ const retry = retryOptionsFromEnv();
 /** Thrown when some records could not be written after every retry: the caller keeps its position. */
 export class RecordsNotDelivered extends Error {}
 
-/** Some entries of a PutRecords failed: named after the first entry's error code (throttling or internal: retried). */
-class EntriesFailed extends Error {
-  constructor(public readonly name: string, public readonly count: number) {
-    super(`${count} entries failed (${name})`);
-  }
-}
-
 /**
- * Writes the records in order-preserving batches through withRetry: an attempt sends what is still
- * pending; entries that fail (throttled shard, internal failure) are what the next attempt sends.
- * Throws RecordsNotDelivered (nothing is dropped silently: the span is analysed again).
- * Answers how many entries were sent again.
+ * Writes the records in order-preserving batches (shared batching.ts: `batchBy` within PutRecords'
+ * limits, `retryFailedEntries` for the entries a call reports failed): an attempt sends what is
+ * still pending; entries that fail (throttled shard, internal failure) or whose call failed
+ * transiently are what the next attempt sends, up to RETRY_ATTEMPTS attempts with backoff. Entries
+ * failed with an error code that is not transient end the retries at once. Throws
+ * RecordsNotDelivered (nothing is dropped silently: the span is analysed again), or the error of a
+ * call that failed permanently. Answers how many entries were sent again.
  */
 export async function putRecords(dataStreamArn: string, partitionKey: string, records: object[]): Promise<number> {
-  let pending: PutRecordsRequestEntry[] = records.map((r) => ({ Data: Buffer.from(JSON.stringify(r)), PartitionKey: partitionKey }));
+  const entries: PutRecordsRequestEntry[] = records.map((r) => ({ Data: Buffer.from(JSON.stringify(r)), PartitionKey: partitionKey }));
   let retriedEntries = 0;
-  try {
-    await withRetry(
-      'PutRecords',
-      async () => {
-        const failed: PutRecordsRequestEntry[] = [];
-        let code = '';
-        for (const batch of batches(pending)) {
-          try {
-            const out = await kinesis.send(new PutRecordsCommand({ StreamARN: dataStreamArn, Records: batch }));
-            (out.Records ?? []).forEach((r, i) => {
-              if (r.ErrorCode) {
-                failed.push(batch[i]);
-                code ||= r.ErrorCode;
-              }
-            });
-          } catch (error) {
-            if (!isRetryable(error)) {
-              throw error;
+  let attempts = 0;
+  let code = '';
+  const undelivered = await retryFailedEntries(
+    entries,
+    async (pending, attempt) => {
+      attempts = attempt;
+      if (attempt > 1) {
+        retriedEntries += pending.length;
+      }
+      const failed: PutRecordsRequestEntry[] = [];
+      code = '';
+      for (const batch of batchBy(pending, { maxCount: MAX_ENTRIES, maxBytes: MAX_BATCH_BYTES, sizeOf: (e) => (e.Data as Uint8Array).length + e.PartitionKey!.length })) {
+        try {
+          const out = await kinesis.send(new PutRecordsCommand({ StreamARN: dataStreamArn, Records: batch }));
+          (out.Records ?? []).forEach((r, i) => {
+            if (r.ErrorCode) {
+              failed.push(batch[i]);
+              code ||= r.ErrorCode;
             }
-            failed.push(...batch);
-            code ||= (error as Error).name;
+          });
+        } catch (error) {
+          if (!isRetryable(error)) {
+            throw error;
           }
+          failed.push(...batch);
+          code ||= errorName(error);
         }
-        pending = failed;
-        if (failed.length > 0) {
-          retriedEntries += failed.length;
-          throw new EntriesFailed(code, failed.length);
-        }
-      },
-      retry,
-    );
-  } catch (error) {
-    if (error instanceof EntriesFailed) {
-      throw new RecordsNotDelivered(`${error.count} face search records not written to ${dataStreamArn} after ${retry.attempts} attempts`);
-    }
-    throw error;
+      }
+      if (failed.length > 0 && !isRetryable({ name: code })) {
+        throw new RecordsNotDelivered(`${failed.length} face search records not written to ${dataStreamArn}: ${code}`);
+      }
+      return failed;
+    },
+    { attempts: retry.attempts, retry },
+  );
+  if (undelivered.reason === 'error') {
+    throw undelivered.error;
+  }
+  if (undelivered.entries.length > 0) {
+    throw new RecordsNotDelivered(`${undelivered.entries.length} face search records not written to ${dataStreamArn} after ${attempts} attempts (${code})`);
   }
   return retriedEntries;
-}
-
-function* batches(entries: PutRecordsRequestEntry[]): Generator<PutRecordsRequestEntry[]> {
-  let batch: PutRecordsRequestEntry[] = [];
-  let bytes = 0;
-  for (const entry of entries) {
-    const size = (entry.Data as Uint8Array).length + entry.PartitionKey!.length;
-    if (batch.length > 0 && (batch.length === MAX_ENTRIES || bytes + size > MAX_BATCH_BYTES)) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(entry);
-    bytes += size;
-  }
-  if (batch.length > 0) {
-    yield batch;
-  }
 }

@@ -18,6 +18,7 @@ import { faceSearchRecord, putRecords } from './records';
 import { snapshotRecord, SnapshotWindows } from './snapshots';
 import { CameraState, handOverLease, LeaseLost, releaseLease, renewLease, saveProgress } from './state';
 import { errorName } from '../shared/errors';
+import { type Lease as SharedLease, leaseUntil } from '../shared/lease';
 
 export interface Progress {
   position: number;
@@ -63,9 +64,9 @@ export function newProgress(position: number, state: Pick<CameraState, 'tracks' 
   };
 }
 
-export interface Lease {
+/** The camera's lease (shared/lease.ts's), with the state row it is stored in; extended as sampling goes. */
+export interface Lease extends SharedLease {
   readonly key: string;
-  readonly owner: string;
   untilMs: number;
 }
 
@@ -189,7 +190,7 @@ export async function follow(input: CameraInput, control: LiveControl, progress:
         return 'stopped';
       }
       if (row?.successor) {
-        lease.untilMs = Date.now() + settings.leaseMs;
+        lease.untilMs = leaseUntil(Date.now(), settings.leaseMs);
         if (await handOverLease(lease.key, lease.owner, row.successor, lease.untilMs, progress.position, progress.tracks, progress.thumb)) {
           return 'handed over';
         }
@@ -207,7 +208,7 @@ export async function follow(input: CameraInput, control: LiveControl, progress:
 }
 
 function extend(lease: Lease): void {
-  lease.untilMs = Math.max(lease.untilMs, Date.now() + settings.leaseMs);
+  lease.untilMs = Math.max(lease.untilMs, leaseUntil(Date.now(), settings.leaseMs));
 }
 
 async function renew(lease: Lease): Promise<CameraState> {

@@ -13,9 +13,12 @@
  *   successor    S  live mode: the request id of the follower waiting for the lease to be handed over
  *   stopped      BOOL written by the stop schedule (true) and the start schedule (false)
  *   startedAt    S  ISO time written by the start schedule: sampling resumes there, not earlier
+ * The lease's conditions (take, extend, release, and live mode's ask/give hand-over) are
+ * shared/lease.ts's, over these same attributes.
  */
 import { GetItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { isConditionFailure } from '../shared/errors';
+import { handOverConditions, type Lease, leaseConditions } from '../shared/lease';
 import { dynamodb } from './clients';
 import { settings } from './config';
 import type { Track } from './faces';
@@ -33,29 +36,39 @@ export interface CameraState {
 }
 
 /**
- * Sets `fields` of the camera's row if `condition` holds (`#name` for a field or lease attribute,
- * `:name` for a value of `values`): answers the row as written, or undefined when the condition failed.
+ * The camera's lease (shared/lease.ts) over `leaseOwner`, `leaseUntil` (epoch ms) and `successor`:
+ * the attributes the row always had, so a deployed sampler's rows are read and written unchanged.
  */
-async function update(key: string, fields: Record<string, AttributeValue>, condition: string, values: Record<string, AttributeValue> = {}): Promise<CameraState | undefined> {
-  const names: Record<string, string> = { '#owner': 'leaseOwner', '#until': 'leaseUntil', '#successor': 'successor' };
+const LEASE = leaseConditions({ owner: 'leaseOwner', until: 'leaseUntil' }, 'milliseconds');
+const HAND_OVER = handOverConditions({ owner: 'leaseOwner', until: 'leaseUntil', successor: 'successor' }, 'milliseconds');
+
+/** A lease operation: its condition, its update (`SET ...`) and the values they use. */
+interface Operation {
+  readonly condition: string;
+  readonly update: string;
+  readonly values: Record<string, AttributeValue>;
+}
+
+/**
+ * Applies the lease operation to the camera's row, with `fields` set besides (`#name = :name`):
+ * answers the row as written, or undefined when the operation's condition failed.
+ */
+async function update(key: string, operation: Operation, fields: Record<string, AttributeValue> = {}): Promise<CameraState | undefined> {
+  const names: Record<string, string> = {};
+  const values = { ...operation.values };
   const assignments = Object.entries(fields).map(([name, value]) => {
     names[`#${name}`] = name;
     values[`:${name}`] = value;
     return `#${name} = :${name}`;
   });
-  for (const name of Object.keys(names)) {
-    if (!condition.includes(name) && !assignments.some((a) => a.startsWith(`${name} `))) {
-      delete names[name];
-    }
-  }
   try {
     const out = await dynamodb.send(
       new UpdateItemCommand({
         TableName: settings.stateTable,
         Key: { pk: { S: key } },
-        UpdateExpression: `SET ${assignments.join(', ')}`,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
+        UpdateExpression: [operation.update, ...assignments].join(', '),
+        ConditionExpression: operation.condition,
+        ExpressionAttributeNames: assignments.length > 0 ? names : undefined,
         ExpressionAttributeValues: values,
         ReturnValues: 'ALL_NEW',
       }),
@@ -77,9 +90,14 @@ const progressFields = (position: number, tracks: Track[], thumb?: Uint8Array) =
   thumb: str(thumb ? Buffer.from(thumb).toString('base64') : ''),
 });
 
+/** Takes or extends the lease (free, expired, or already ours). */
+const take = (lease: Lease): Operation => ({ condition: LEASE.take.expression, update: LEASE.extend.expression, values: { ...LEASE.take.values(lease), ...LEASE.extend.values(lease) } });
+/** Extends the lease while it is still ours. */
+const extend = (lease: Lease): Operation => ({ condition: LEASE.held.expression, update: LEASE.extend.expression, values: { ...LEASE.held.values(lease), ...LEASE.extend.values(lease) } });
+
 /** Takes the lease, or answers undefined when another invocation holds it. */
 export function acquireLease(key: string, owner: string, untilMs: number): Promise<CameraState | undefined> {
-  return update(key, { leaseOwner: str(owner), leaseUntil: n(untilMs) }, 'attribute_not_exists(#until) OR #until < :now', { ':now': n(Date.now()) });
+  return update(key, take({ owner, untilMs }));
 }
 
 /** The camera's row as it is now (consistent read). */
@@ -112,8 +130,8 @@ function readState(item: Record<string, AttributeValue>): CameraState {
 /** Thrown when the lease was lost (it expired and another invocation took it): stop at once. */
 export class LeaseLost extends Error {}
 
-async function underLease(key: string, owner: string, fields: Record<string, AttributeValue>): Promise<CameraState> {
-  const row = await update(key, fields, '#owner = :owner', { ':owner': str(owner) });
+async function underLease(key: string, lease: Lease, fields: Record<string, AttributeValue> = {}): Promise<CameraState> {
+  const row = await update(key, extend(lease), fields);
   if (!row) {
     throw new LeaseLost(`the lease of ${key} was taken by another invocation`);
   }
@@ -125,17 +143,18 @@ async function underLease(key: string, owner: string, fields: Record<string, Att
  * as written: whether a schedule stopped the camera meanwhile, and who waits to be handed the lease.
  */
 export function saveProgress(key: string, owner: string, untilMs: number, position: number, tracks: Track[], thumb?: Uint8Array): Promise<CameraState> {
-  return underLease(key, owner, { ...progressFields(position, tracks, thumb), leaseUntil: n(untilMs) });
+  return underLease(key, { owner, untilMs }, progressFields(position, tracks, thumb));
 }
 
 /** Only extends the lease (conditional on still holding it); answers the row as written. */
 export function renewLease(key: string, owner: string, untilMs: number): Promise<CameraState> {
-  return underLease(key, owner, { leaseUntil: n(untilMs) });
+  return underLease(key, { owner, untilMs });
 }
 
 /** Live mode: a successor says it waits for the lease of `predecessor` (false: that one no longer holds it). */
 export async function registerSuccessor(key: string, predecessor: string, me: string): Promise<boolean> {
-  return (await update(key, { successor: str(me) }, '#owner = :predecessor AND #until >= :now', { ':predecessor': str(predecessor), ':now': n(Date.now()) })) !== undefined;
+  const { condition, update: set, values } = HAND_OVER.ask;
+  return (await update(key, { condition, update: set, values: values(predecessor, me) })) !== undefined;
 }
 
 /**
@@ -143,11 +162,13 @@ export async function registerSuccessor(key: string, predecessor: string, me: st
  * position, the tracked faces and the thumbnail it continues from. False when no longer possible.
  */
 export async function handOverLease(key: string, owner: string, successor: string, untilMs: number, position: number, tracks: Track[], thumb?: Uint8Array): Promise<boolean> {
-  const fields = { ...progressFields(position, tracks, thumb), leaseUntil: n(untilMs), leaseOwner: str(successor), successor: str('') };
-  return (await update(key, fields, '#owner = :owner AND #successor = :next', { ':owner': str(owner), ':next': str(successor) })) !== undefined;
+  const { condition, update: set, values } = HAND_OVER.give;
+  const operation = { condition, update: set, values: values(owner, { owner: successor, untilMs }) };
+  return (await update(key, operation, progressFields(position, tracks, thumb))) !== undefined;
 }
 
 /** Frees the lease (best effort: it expires anyway). */
 export async function releaseLease(key: string, owner: string): Promise<void> {
-  await update(key, { leaseUntil: n(0) }, '#owner = :owner', { ':owner': str(owner) });
+  const lease = { owner, untilMs: 0 };
+  await update(key, { condition: LEASE.held.expression, update: LEASE.release.expression, values: { ...LEASE.held.values(lease), ...LEASE.release.values(lease) } });
 }

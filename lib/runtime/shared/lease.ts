@@ -18,6 +18,14 @@
  *      `release` the update that frees it at once (until = 0), for the next invocation to take;
  *    each an `expression` and `values(lease, nowMs?)`, exactly the values it uses. Compose them into
  *    a larger condition where a protocol needs more (the consumer's per-window claims).
+ *  - `handOverConditions(names?, storedIn?)`: handing a live lease to a named successor (the
+ *    frame sampler's followers), over `names.successor` (default `successor`) besides the lease's
+ *    two attributes; each operation a `condition`, an `update` and exactly the values they use:
+ *      `ask`   a successor (`:next`) says it waits for the lease the holder (`:holder`) still
+ *              holds (not expired at `:now`);
+ *      `give`  the holder (`:me`) gives the lease to the successor that asked (`:next`), until
+ *              `:until`, in one conditional write; the request is cleared.
+ *    A successor that was not handed the lease takes it as anyone would (`take`), once it is free.
  *  - `RELEASED`: the until of a released lease.
  * Enrolment's mapping items check their lease in code (`leaseHeld`) and write under a revision
  * condition instead: the revision already serialises every write of an item.
@@ -88,6 +96,44 @@ export function leaseConditions(
       values: (lease) => ({ ':me': me(lease), ':until': { N: String(stored(lease.untilMs)) } }),
     },
     release: { expression: `SET ${names.until} = :zero`, values: () => ({ ':zero': { N: String(RELEASED) } }) },
+  };
+}
+
+export interface HandOverAttributeNames extends LeaseAttributeNames {
+  readonly successor: string;
+}
+
+/** A conditional update: its condition, its update expression, and the values both use. */
+export interface LeaseUpdate<A extends unknown[]> {
+  readonly condition: string;
+  readonly update: string;
+  values(...args: A): Record<string, AttributeValue>;
+}
+
+export interface HandOverConditions {
+  /** `next` waits for the lease `holder` still holds (not expired at `nowMs`). */
+  readonly ask: LeaseUpdate<[holder: string, next: string, nowMs?: number]>;
+  /** The holder gives the lease to the successor that asked: `next.owner` until `next.untilMs`. */
+  readonly give: LeaseUpdate<[holder: string, next: Lease]>;
+}
+
+/** The ask/give operations of handing a lease to a successor. */
+export function handOverConditions(
+  names: HandOverAttributeNames = { owner: 'leaseOwner', until: 'leaseUntil', successor: 'successor' },
+  storedIn: 'milliseconds' | 'seconds' = 'milliseconds',
+): HandOverConditions {
+  const stored = (ms: number) => (storedIn === 'seconds' ? ms / 1000 : ms);
+  return {
+    ask: {
+      condition: `${names.owner} = :holder AND ${names.until} > :now`,
+      update: `SET ${names.successor} = :next`,
+      values: (holder, next, nowMs = Date.now()) => ({ ':holder': { S: holder }, ':next': { S: next }, ':now': { N: String(stored(nowMs)) } }),
+    },
+    give: {
+      condition: `${names.owner} = :me AND ${names.successor} = :next`,
+      update: `SET ${names.owner} = :next, ${names.until} = :until, ${names.successor} = :none`,
+      values: (holder, next) => ({ ':me': { S: holder }, ':next': { S: next.owner }, ':until': { N: String(stored(next.untilMs)) }, ':none': { S: '' } }),
+    },
   };
 }
 
