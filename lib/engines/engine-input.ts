@@ -7,9 +7,13 @@ import type { SnapshotStore } from '../snapshots';
 import type { IVideoStream } from '../video-stream';
 
 /**
- * What an engine implementation is given for one camera: the public FaceSearchEngineBindOptions,
- * as the engines in lib/engines see it (they import only types from the constructs above them,
- * and nothing from the public module that imports them).
+ * What an engine implementation is given for one camera: the public FaceSearchEngineBindOptions
+ * resolved (`identity` -> `searchUsers`, `schedule` -> validated `ScheduleExpressions`, plus the
+ * pipeline's snapshot store and de-duplication window), as the engines in lib/engines see it. It is
+ * not derived from FaceSearchEngineBindOptions on purpose: that type lives in face-search-engine.ts,
+ * which imports the engines, and test/layers.test.ts forbids import cycles, type-only ones included.
+ * face-search-engine.ts passes the public options spread into it, so the compiler checks every
+ * field the engines read against the public type where the two meet.
  */
 export interface EngineInput {
   readonly cameraName: string;
