@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import { ENROLLMENT_PREFIX } from './enrollment-settings';
 import type { IFaceCollection } from './face-collection';
 import { FaceIdentity } from './face-identity';
-import { denyOtherEncryption } from './private/bucket-encryption';
+import { denyOtherEncryption, privateBucketProps } from './private/bucket-encryption';
 import { grantPutFaceEvents } from './private/grants';
 import { skipCheckov, skipLambdaChecks } from './private/checkov';
 import { ack, ackBasicExecutionRole, ackWildcard } from './private/nag';
@@ -152,12 +152,7 @@ export class FaceEnrollment extends Construct {
   /** Versioned (item by item, the handler follows versions), encrypted, private, TLS only, retained. */
   private newBucket(key: kms.IKey | undefined, noncurrentVersionExpiration: Duration): s3.Bucket {
     const bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
-      encryptionKey: key,
-      bucketKeyEnabled: key ? true : undefined,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
+      ...privateBucketProps(key),
       // an overwrite or a deletion keeps the picture a face was enrolled from, for a while
       versioned: true,
       lifecycleRules: [

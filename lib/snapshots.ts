@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from './snapshot-settings';
-import { denyOtherEncryption } from './private/bucket-encryption';
+import { denyOtherEncryption, privateBucketProps } from './private/bucket-encryption';
 import { skipCheckov } from './private/checkov';
 import { ack } from './private/nag';
 import { show } from './private/validate';
@@ -93,12 +93,7 @@ export class SnapshotStore extends Construct {
 
   private newBucket(key: kms.IKey | undefined, keyPrefix: string, days: number): s3.Bucket {
     const bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
-      encryptionKey: key,
-      bucketKeyEnabled: key ? true : undefined,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
+      ...privateBucketProps(key),
       // a deleted snapshot is gone: no older version keeps a person's picture after its deletion or expiry
       versioned: false,
       lifecycleRules: [

@@ -3,6 +3,21 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 
 /**
+ * What every bucket the library creates has: encrypted with `key` (SSE-KMS with an S3 Bucket Key)
+ * or S3-managed keys, all public access blocked, ACLs disabled (bucket owner enforced), TLS only.
+ */
+export function privateBucketProps(key: kms.IKey | undefined): s3.BucketProps {
+  return {
+    encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
+    encryptionKey: key,
+    bucketKeyEnabled: key ? true : undefined,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    enforceSSL: true,
+  };
+}
+
+/**
  * Uploads to a bucket encrypted with `key` are encrypted with it by default (bucket default
  * encryption). These statements refuse the uploads that ask for something else: another
  * algorithm (SSE-S3), another KMS key, SSE-KMS naming no key (S3 would use aws/s3), or a
