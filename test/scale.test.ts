@@ -322,7 +322,7 @@ describe('a thousand cameras across stacks: sites sharing a hub', () => {
     const app = new App();
     const hub = new FaceStreamPipeline(new Stack(app, 'Hub'), 'Faces');
     expect(() => new FaceStreamPipeline(new Stack(app, 'A'), 'Faces', { hub, collectionId: 'x', enrollment: true })).toThrow(
-      'hub gives this pipeline its collection, consumer and enrolment; remove collectionId, enrollment (or hub)',
+      'hub gives this pipeline its collection, consumer, enrolment and snapshots; remove collectionId, enrollment (or hub)',
     );
     const site = new FaceStreamPipeline(new Stack(app, 'B'), 'Faces', { hub });
     expect(() => new FaceStreamPipeline(new Stack(app, 'C'), 'Faces', { hub: site })).toThrow('hub must be a pipeline without a hub of its own: B/Faces is a site of Hub/Faces; use that one');
