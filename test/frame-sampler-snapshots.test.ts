@@ -249,9 +249,44 @@ test('the next invocation knows the windows: a person still in view is not store
     .json(DATA_ARN)
     .flatMap((r) => r.FaceSearchResponse.filter((f: any) => f.Snapshot).map((f: any) => `${f.MatchedFaces[0]?.Face.ExternalImageId ?? 'unknown'}@${(r.InputInformation.KinesisVideo.ProducerTimestamp * 1000 - start) / 1000}`))
     .sort();
-  // alice's window (2-12 s) came with her track: her next is at 12 s; bob's window was not saved (his track ended at 9 s), so he is stored at 8 s
+  // alice's window (2-12 s) came with her track: her next is at 12 s; bob's window is not in this row (seeded without `windows`, as rows written before
+  // windows were saved), and his track ended at 9 s, so he is stored at 8 s (the next test: a row with its windows)
   expect(people).toEqual(['alice@12', 'bob@8', 'unknown@12']);
   expect(stored).toBe(8);
+});
+
+test('a person who left the view: the next invocation (another container) knows their window from the state row, and stores nothing no event will name', async () => {
+  const start = t0();
+  addVideo(start);
+  seedState(services.dynamodb, { position: { N: String(start - 1000) } });
+  const input = cameraInput({ snapshots });
+  await loadSampler()(input, context());
+  const row = services.dynamodb.tables.get('sampler-state')!.get(input.stateKey)!;
+  const windows = JSON.parse(row.windows.S!);
+  // the windows of the whole run are saved with the camera's state (those still open at its end)
+  expect(Object.keys(windows).length).toBeGreaterThan(0);
+  // as above, the run stopped at 7 s, bob's track gone from the saved faces; but the row keeps his window
+  services.kinesis.reset();
+  services.kinesis.streams.add(DATA_ARN);
+  s3.reset();
+  seedState(services.dynamodb, {
+    position: { N: String(start + 7000) },
+    tracks: { S: JSON.stringify([]) },
+    windows: { S: JSON.stringify({ 'person:alice': start + 12_000, 'person:bob': start + 15_000, unknown: start + 12_000 }) },
+  });
+  await loadSampler()(input, context());
+  const people = services.kinesis
+    .json(DATA_ARN)
+    .flatMap((r) => r.FaceSearchResponse.filter((f: any) => f.Snapshot).map((f: any) => `${f.MatchedFaces[0]?.Face.ExternalImageId ?? 'unknown'}@${(r.InputInformation.KinesisVideo.ProducerTimestamp * 1000 - start) / 1000}`))
+    .sort();
+  // bob's window (5-15 s) came with the row: he is not stored at 8 s (the consumer would drop that sighting), nor is anyone before their window ends
+  expect(people.filter((p) => p.startsWith('bob@8'))).toEqual([]);
+  for (const p of people) {
+    const [who, at] = p.split('@');
+    const end = { alice: 12, bob: 15, unknown: 12 }[who as 'alice' | 'bob' | 'unknown'];
+    expect(Number(at)).toBeGreaterThanOrEqual(end);
+  }
+  expect(people).toContain('alice@12');
 });
 
 test('records that could not be written: the page is analysed again, and its pictures stored again under the same keys (windows open only once written)', async () => {

@@ -115,6 +115,15 @@ function toMatches(found: MatchedFace[]): FaceMatch[] {
   return matches;
 }
 
+/**
+ * The id of the i-th face of a record's frame, stable across retries: video stream ARN | fragment |
+ * producer timestamp | frame offset | face index. The frame sampler names its snapshots by it
+ * (shared/snapshot-keys.ts) before the parser gives it to the event, so both call this.
+ */
+export function sightingId(kv: Pick<FaceSearchRecord['InputInformation']['KinesisVideo'], 'StreamArn' | 'FragmentNumber' | 'ProducerTimestamp' | 'FrameOffsetInSeconds'>, faceIndex: number): string {
+  return `${kv.StreamArn}|${kv.FragmentNumber}|${kv.ProducerTimestamp}|${kv.FrameOffsetInSeconds}|${faceIndex}`;
+}
+
 /** S3's longest object key. */
 const MAX_KEY_LENGTH = 1024;
 const isName = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
@@ -140,7 +149,6 @@ export function normaliseRecord(record: FaceSearchRecord, camera: string): FaceE
   const offset = kv.FrameOffsetInSeconds;
   const frameTime = isoTime(Math.round((kv.ProducerTimestamp + offset) * 1000));
   const serverTime = isoTime(Math.round(kv.ServerTimestamp * 1000));
-  const idPrefix = `${kv.StreamArn}|${kv.FragmentNumber}|${kv.ProducerTimestamp}|${offset}|`;
   const processorStatus = record.StreamProcessorInformation.Status;
   const engine = engineOf(record);
   const results = record.FaceSearchResponse;
@@ -160,7 +168,7 @@ export function normaliseRecord(record: FaceSearchRecord, camera: string): FaceE
     }
     const event: { -readonly [K in keyof FaceEvent]: FaceEvent[K] } = {
       version: '1',
-      id: idPrefix + i,
+      id: sightingId(kv, i),
       engine,
       camera,
       videoStreamArn: kv.StreamArn,

@@ -175,12 +175,12 @@ async function takeOver(lease: Lease, predecessor: string, timeLeft: () => numbe
 }
 
 function counters(p: Progress) {
-  const { position: _p, tracks: _t, thumb: _th, latencies: _l, stoppedEarly: _s, ...rest } = p;
+  const { position: _p, tracks: _t, thumb: _th, windows: _w, latencies: _l, stoppedEarly: _s, ...rest } = p;
   return rest;
 }
 
 function summary(p: Progress) {
-  const { tracks: _t, thumb: _th, latencies, ...rest } = p;
+  const { tracks: _t, thumb: _th, windows: _w, latencies, ...rest } = p;
   return { ...rest, latencyMaxSeconds: latencies.length ? Math.max(...latencies) : undefined };
 }
 

@@ -23,6 +23,8 @@ import { type Lease as SharedLease, leaseUntil } from '../shared/lease';
 export interface Progress {
   position: number;
   tracks: Track[];
+  /** With snapshots: each person's open de-duplication window (saved with the camera's state). */
+  windows: Record<string, number>;
   thumb?: Uint8Array;
   framesAnalysed: number;
   framesSkippedUnchanged: number;
@@ -43,10 +45,11 @@ export interface Progress {
   stoppedEarly?: string;
 }
 
-export function newProgress(position: number, state: Pick<CameraState, 'tracks' | 'thumb'>): Progress {
+export function newProgress(position: number, state: Pick<CameraState, 'tracks' | 'thumb'> & Partial<Pick<CameraState, 'windows'>>): Progress {
   return {
     position,
     tracks: state.tracks,
+    windows: { ...state.windows },
     thumb: state.thumb,
     framesAnalysed: 0,
     framesSkippedUnchanged: 0,
@@ -191,7 +194,7 @@ export async function follow(input: CameraInput, control: LiveControl, progress:
       }
       if (row?.successor) {
         lease.untilMs = leaseUntil(Date.now(), settings.leaseMs);
-        if (await handOverLease(lease.key, lease.owner, row.successor, lease.untilMs, progress.position, progress.tracks, progress.thumb)) {
+        if (await handOverLease(lease.key, lease.owner, row.successor, lease.untilMs, progress.position, progress.tracks, progress.thumb, progress.windows)) {
           return 'handed over';
         }
       }
@@ -218,7 +221,7 @@ async function renew(lease: Lease): Promise<CameraState> {
 
 async function save(lease: Lease, progress: Progress): Promise<CameraState> {
   extend(lease);
-  return saveProgress(lease.key, lease.owner, lease.untilMs, progress.position, progress.tracks, progress.thumb);
+  return saveProgress(lease.key, lease.owner, lease.untilMs, progress.position, progress.tracks, progress.thumb, progress.windows);
 }
 
 interface PageOptions {
@@ -238,7 +241,7 @@ async function analysePage(input: CameraInput, images: KvsImage[], progress: Pro
   let complete = true;
   const sorted = [...images].sort((a, b) => a.timeMs - b.timeMs);
   const lastStored = sorted.reduce((last, i) => (i.error === 'NO_MEDIA' ? last : Math.max(last, i.timeMs)), Number.NEGATIVE_INFINITY);
-  const snapshots = input.snapshots ? new SnapshotWindows(input.stateKey, tracks, input.snapshots.windowSeconds * 1000) : undefined;
+  const snapshots = input.snapshots ? new SnapshotWindows(progress.windows, tracks, input.snapshots.windowSeconds * 1000) : undefined;
   for (const image of sorted) {
     if (image.timeMs <= position) {
       continue; // analysed already (the window starts a fragment early)

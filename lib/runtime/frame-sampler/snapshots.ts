@@ -13,16 +13,17 @@
  * windows: it stores a person's pictures on the frame that opens a window (the first sighting, then
  * the first at or after the end), and no other (window 0: de-duplication off, every sighting). Per
  * person, not per track: a second unknown face within a window is not sent, so its pictures are not
- * stored. Window ends are kept per camera in the container's memory and on the tracked faces
- * (`snapshotUntil`, saved with the camera's state), so a successor that takes over a person still in
- * view knows the window. They are committed only once the page's records are written: a page
+ * stored. Window ends are kept in the camera's progress, saved with its state row (`windows`) and
+ * handed over with it, and on the tracked faces (`snapshotUntil`): whichever invocation or
+ * container samples the camera next knows every window still open, of a person in view or of one
+ * who left moments ago. They are committed only once the page's records are written: a page
  * analysed again stores its pictures again, under the same keys (overwritten, not doubled).
  *
  * A failure to store (refused, or throttled beyond the shared withRetry) loses nothing: the face's
  * record is written without `Snapshot` and SnapshotsFailed counts it. Image bytes are never logged.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import type { FaceSearchRecord, FaceSearchResult, MatchedFace } from '../face-records/parser';
+import { sightingId, type FaceSearchRecord, type FaceSearchResult, type MatchedFace } from '../face-records/parser';
 import { errorName } from '../shared/errors';
 import { cropBox, type Frame } from '../shared/pictures';
 import { retryOptionsFromEnv, withRetry } from '../shared/retry';
@@ -54,20 +55,14 @@ export function personOf(matches: readonly MatchedFace[]): string {
   return best ? `person:${best.Face.ExternalImageId ?? best.Face.FaceId}` : 'unknown';
 }
 
-/** Committed window ends (producer time, ms) per camera state key and person. */
-const windowEnds = new Map<string, Map<string, number>>();
-
 /** The windows of one page: read through to the committed ones, committed when the page's records are written. */
 export class SnapshotWindows {
   private readonly committed: Map<string, number>;
   private readonly pending = new Map<string, number>();
 
-  constructor(stateKey: string, tracks: readonly Track[], private readonly windowMs: number) {
-    let committed = windowEnds.get(stateKey);
-    if (!committed) {
-      committed = new Map();
-      windowEnds.set(stateKey, committed);
-    }
+  /** `saved`: the camera's committed window ends (its progress, saved with its state), updated by commit(). */
+  constructor(private readonly saved: Record<string, number>, tracks: readonly Track[], private readonly windowMs: number) {
+    const committed = new Map(Object.entries(saved));
     this.committed = committed;
     // a predecessor's windows, saved on the faces it tracked
     for (const t of tracks) {
@@ -106,6 +101,10 @@ export class SnapshotWindows {
         this.committed.delete(person);
       }
     }
+    for (const person of Object.keys(this.saved)) {
+      delete this.saved[person];
+    }
+    Object.assign(this.saved, Object.fromEntries(this.committed));
   }
 }
 
@@ -138,9 +137,9 @@ export async function snapshotRecord(
   for (let i = 0; i < results.length; i++) {
     const person = personOf(results[i].MatchedFaces);
     if (windows.opens(person, timeMs)) {
-      // the id the parser gives this face's event (face-records/parser.ts normaliseRecord)
-      const sightingId = `${kv.StreamArn}|${kv.FragmentNumber}|${kv.ProducerTimestamp}|${kv.FrameOffsetInSeconds}|${i}`;
-      const keys = snapshotKeys(settings.prefix, input.camera, sightingId);
+      // the id the parser gives this face's event
+      const id = sightingId(kv, i);
+      const keys = snapshotKeys(settings.prefix, input.camera, id);
       try {
         const face = cropBox(frame, results[i].DetectedFace.BoundingBox, { padding: settings.faceMargin, quality: settings.quality, atEdge: 'clip' });
         // the frame as analysed: GetImages' JPEG, stored as it came (each sighting's folder holds its own)
@@ -149,7 +148,7 @@ export async function snapshotRecord(
         counters.snapshotsStored++;
       } catch (error) {
         counters.snapshotsFailed++;
-        logger.warn('snapshot not stored: the sighting is sent without it', { camera: input.camera, sightingId, error: errorName(error) });
+        logger.warn('snapshot not stored: the sighting is sent without it', { camera: input.camera, sightingId: id, error: errorName(error) });
       }
     }
     if (tracks[i]) {

@@ -7,6 +7,7 @@
  *   position     N  epoch ms of the last producer time analysed (every image up to it is done)
  *   tracks       S  JSON of the tracked faces (faces.ts)
  *   thumb        S  base64 of the last analysed frame's luma thumbnail
+ *   windows      S  JSON {person: end ms} of the snapshots' de-duplication windows still open (snapshots.ts)
  *   leaseOwner   S  the invocation (request id) holding the lease
  *   leaseUntil   N  epoch ms the lease expires (catch-up: the function's timeout; live: LEASE_SECONDS
  *                   after the last renewal, so a killed follower frees the camera within that)
@@ -27,6 +28,8 @@ export interface CameraState {
   readonly position?: number;
   readonly tracks: Track[];
   readonly thumb?: Uint8Array;
+  /** With snapshots: each person's open de-duplication window, its end in producer time (ms). */
+  readonly windows: Record<string, number>;
   readonly stopped: boolean;
   readonly startedAt?: number;
   readonly leaseOwner?: string;
@@ -84,10 +87,11 @@ async function update(key: string, operation: Operation, fields: Record<string, 
 
 const n = (value: number): AttributeValue => ({ N: String(value) });
 const str = (value: string): AttributeValue => ({ S: value });
-const progressFields = (position: number, tracks: Track[], thumb?: Uint8Array) => ({
+const progressFields = (position: number, tracks: Track[], thumb: Uint8Array | undefined, windows: Record<string, number>) => ({
   position: n(position),
   tracks: str(JSON.stringify(tracks)),
   thumb: str(thumb ? Buffer.from(thumb).toString('base64') : ''),
+  windows: str(JSON.stringify(windows)),
 });
 
 /** Takes or extends the lease (free, expired, or already ours). */
@@ -114,8 +118,18 @@ function readState(item: Record<string, AttributeValue>): CameraState {
   } catch {
     tracks = [];
   }
+  let windows: Record<string, number> = {};
+  try {
+    const saved: unknown = item.windows?.S ? JSON.parse(item.windows.S) : {};
+    if (saved && typeof saved === 'object' && !Array.isArray(saved)) {
+      windows = Object.fromEntries(Object.entries(saved).filter(([, end]) => typeof end === 'number' && Number.isFinite(end)));
+    }
+  } catch {
+    windows = {};
+  }
   const started = item.startedAt?.S ? Date.parse(item.startedAt.S) : NaN;
   return {
+    windows,
     position: num('position'),
     tracks: Array.isArray(tracks) ? tracks : [],
     thumb: item.thumb?.S ? new Uint8Array(Buffer.from(item.thumb.S, 'base64')) : undefined,
@@ -142,8 +156,8 @@ async function underLease(key: string, lease: Lease, fields: Record<string, Attr
  * Saves progress under the lease (conditional on still holding it) and extends it. Answers the row
  * as written: whether a schedule stopped the camera meanwhile, and who waits to be handed the lease.
  */
-export function saveProgress(key: string, owner: string, untilMs: number, position: number, tracks: Track[], thumb?: Uint8Array): Promise<CameraState> {
-  return underLease(key, { owner, untilMs }, progressFields(position, tracks, thumb));
+export function saveProgress(key: string, owner: string, untilMs: number, position: number, tracks: Track[], thumb: Uint8Array | undefined, windows: Record<string, number>): Promise<CameraState> {
+  return underLease(key, { owner, untilMs }, progressFields(position, tracks, thumb, windows));
 }
 
 /** Only extends the lease (conditional on still holding it); answers the row as written. */
@@ -161,10 +175,10 @@ export async function registerSuccessor(key: string, predecessor: string, me: st
  * Live mode: hands the lease to the registered successor in one conditional write, with the
  * position, the tracked faces and the thumbnail it continues from. False when no longer possible.
  */
-export async function handOverLease(key: string, owner: string, successor: string, untilMs: number, position: number, tracks: Track[], thumb?: Uint8Array): Promise<boolean> {
+export async function handOverLease(key: string, owner: string, successor: string, untilMs: number, position: number, tracks: Track[], thumb: Uint8Array | undefined, windows: Record<string, number>): Promise<boolean> {
   const { condition, update: set, values } = HAND_OVER.give;
   const operation = { condition, update: set, values: values(owner, { owner: successor, untilMs }) };
-  return (await update(key, operation, progressFields(position, tracks, thumb))) !== undefined;
+  return (await update(key, operation, progressFields(position, tracks, thumb, windows))) !== undefined;
 }
 
 /** Frees the lease (best effort: it expires anyway). */
