@@ -23,21 +23,14 @@
  * record is written without `Snapshot` and SnapshotsFailed counts it. Image bytes are never logged.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { sightingId, type FaceSearchRecord, type FaceSearchResult, type MatchedFace } from '../face-records/parser';
+import { sightingId, type FaceSearchRecord, type MatchedFace } from '../face-records/parser';
 import { errorName } from '../shared/errors';
 import { cropBox, type Frame } from '../shared/pictures';
-import { retryOptionsFromEnv, withRetry } from '../shared/retry';
+import { retryingSend } from '../shared/retry';
 import { snapshotKeys } from '../shared/snapshot-keys';
 import { logger, s3 } from './clients';
 import type { CameraInput, SnapshotInput } from './config';
 import type { Track } from './faces';
-
-/** The record's extension naming a face's pictures. */
-export interface SnapshotField {
-  readonly Bucket: string;
-  readonly FaceKey: string;
-  readonly FrameKey: string;
-}
 
 export interface SnapshotCounters {
   snapshotsStored: number;
@@ -108,13 +101,12 @@ export class SnapshotWindows {
   }
 }
 
-const retry = retryOptionsFromEnv();
-const onRetry = (operation: string, attempt: number, error: unknown, delayMs: number) => logger.warn('retrying', { operation, attempt, error: errorName(error), delayMs });
+const send = retryingSend(logger);
 
 function put(settings: SnapshotInput, key: string, body: Buffer): Promise<unknown> {
   // the bucket's KMS key named (its policy refuses uploads that do not), else the bucket's default encryption
   const encryption = settings.kmsKeyArn ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: settings.kmsKeyArn } : {};
-  return withRetry('PutObject', () => s3.send(new PutObjectCommand({ Bucket: settings.bucket, Key: key, Body: body, ContentType: 'image/jpeg', ...encryption })), retry, onRetry);
+  return send('PutObject', () => s3.send(new PutObjectCommand({ Bucket: settings.bucket, Key: key, Body: body, ContentType: 'image/jpeg', ...encryption })));
 }
 
 /**
@@ -133,7 +125,7 @@ export async function snapshotRecord(
   const settings = input.snapshots;
   const kv = record.InputInformation.KinesisVideo;
   const timeMs = Math.round((kv.ProducerTimestamp + kv.FrameOffsetInSeconds) * 1000);
-  const results = record.FaceSearchResponse as Array<FaceSearchResult & { Snapshot?: SnapshotField }>;
+  const results = record.FaceSearchResponse;
   for (let i = 0; i < results.length; i++) {
     const person = personOf(results[i].MatchedFaces);
     if (windows.opens(person, timeMs)) {
