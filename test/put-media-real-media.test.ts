@@ -56,11 +56,20 @@ function putMedia(args: string[], stdinFrom?: NodeJS.ReadableStream): Promise<Ru
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.resume();
     if (stdinFrom) {
+      // a put-media that stops reading (exit 7 part way) closes the pipe, as for a shell's `ffmpeg | put-media`:
+      // the writer's EPIPE is that, not a failure of the test (any other error still is)
+      child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPIPE') throw error;
+      });
       stdinFrom.pipe(child.stdin);
     } else {
       child.stdin.end();
     }
-    child.on('close', (code) => resolve({ code, stderr }));
+    child.on('close', (code) => {
+      // the writer (ffmpeg) is told too: its pipe is closed, and it stops
+      (stdinFrom as NodeJS.ReadableStream & { destroy?: () => void } | undefined)?.destroy?.();
+      resolve({ code, stderr });
+    });
   });
 }
 
